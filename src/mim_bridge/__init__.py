@@ -1,0 +1,3 @@
+"""mongooseim-metrics-bridge: MongooseIM system metrics, read from outside the VM, sent to GA4."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,42 @@
+"""A hidden Erlang distribution node in pure Python: connect, call ``rex``, close.
+
+    from mim_bridge.erldist import connect, Atom
+    conn = await connect("mongooseim@localhost", cookie="secret", timeout=5.0)
+    version = await conn.rpc("application", "get_key", [Atom("mongooseim"), Atom("vsn")])
+    await conn.close()
+
+Usable on its own: it knows nothing about MongooseIM. Term mapping: see :mod:`.terms`.
+"""
+
+from .connection import Connection, TlsOptions, connect, read_cookie
+from .errors import (
+    BadRpc,
+    CallError,
+    CallTimeout,
+    ConnectError,
+    ConnectionLost,
+    ConnectionRefused,
+    ConnectTimeout,
+    CookieMismatch,
+    DecodeError,
+    EncodeError,
+    EpmdUnreachable,
+    ErldistError,
+    HandshakeRefused,
+    LocalError,
+    NodeNameError,
+    NodeNotFound,
+    RemoteException,
+    RemoteProtocolError,
+    TlsError,
+)
+from .terms import Atom, BitBinary, Export, Fun, ImproperList, ListKey, Pid, Port, Reference
+
+__all__ = [
+    "Atom", "BadRpc", "BitBinary", "CallError", "CallTimeout", "ConnectError", "Connection",
+    "ConnectionLost", "ConnectionRefused", "ConnectTimeout", "CookieMismatch", "DecodeError",
+    "EncodeError", "EpmdUnreachable", "ErldistError", "Export", "Fun", "HandshakeRefused",
+    "ImproperList", "ListKey", "LocalError", "NodeNameError", "NodeNotFound", "Pid", "Port",
+    "Reference", "RemoteException", "RemoteProtocolError", "TlsError", "TlsOptions", "connect",
+    "read_cookie",
+]

@@ -1,0 +1,378 @@
+"""The asyncio layer: sockets, the reader task, ticks, and pipelined RPC calls.
+
+Everything protocol-shaped is delegated to the pure modules (:mod:`.epmd`, :mod:`.handshake`,
+:mod:`.messages`, :mod:`.etf`); this module only moves bytes and keeps time.
+
+RPC uses the server's ``rex`` gen_server in its standard form::
+
+    REG_SEND rex  {'$gen_call', {OurPid, Ref}, {call, M, F, Args, user}}
+    SEND OurPid   {Ref, Reply}
+
+rex runs every call in its own process, so any number of calls can be in flight; replies are
+matched by the unique ``Ref``. ``user`` as group leader keeps any I/O of the call on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import epmd, flags as F, nodename
+from .errors import (
+    BadRpc,
+    CallTimeout,
+    ConnectError,
+    ConnectionLost,
+    ConnectionRefused,
+    ConnectTimeout,
+    DecodeError,
+    ErldistError,
+    LocalError,
+    RemoteException,
+    TlsError,
+)
+from .handshake import ClientHandshake, Peer
+from .messages import (
+    NO_PAYLOAD,
+    REG_SEND,
+    SEND,
+    TICK,
+    TICK_FRAME,
+    UNLINK_ID,
+    UNLINK_ID_ACK,
+    Channel,
+    Message,
+)
+from .terms import Atom, Pid, Reference
+
+log = logging.getLogger(__name__)
+
+_REX = Atom("rex")
+_GEN_CALL = Atom("$gen_call")
+_CALL = Atom("call")
+_USER = Atom("user")
+_BADRPC = Atom("badrpc")
+_EXIT = Atom("EXIT")
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOptions:
+    """Client side of ``-proto_dist inet_tls``: our certificate/key and the CA that signed the node's."""
+
+    certfile: str | None = None
+    keyfile: str | None = None
+    cafile: str | None = None
+    verify: bool = True
+    server_hostname: str | None = None  # check the node's certificate against this name
+
+    def context(self) -> ssl.SSLContext:
+        try:
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.cafile)
+            # Erlang distribution certificates are usually issued for node host names that do
+            # not match what we dial; the CA check still applies unless verify is off.
+            ctx.check_hostname = bool(self.server_hostname) and self.verify
+            if not self.verify:
+                ctx.verify_mode = ssl.CERT_NONE
+            if self.certfile:
+                ctx.load_cert_chain(self.certfile, self.keyfile)
+        except (OSError, ssl.SSLError) as e:
+            raise TlsError(f"cannot load TLS distribution files: {e}") from e
+        return ctx
+
+
+def read_cookie(path: str | os.PathLike[str] | None = None) -> str:
+    """The cookie from *path* or ``~/.erlang.cookie`` (first line, surrounding space stripped)."""
+    p = Path(path) if path else Path.home() / ".erlang.cookie"
+    try:
+        return p.read_text(encoding="latin-1").strip()
+    except OSError as e:
+        raise LocalError(f"cannot read the cookie file {p}: {e.strerror or e}") from e
+
+
+class Connection:
+    """A hidden connection to one Erlang node. Create it with :func:`connect`."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 own: nodename.NodeName, peer: Peer, creation: int, channel: Channel,
+                 tick_interval: float, net_ticktime: float) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.node_name = str(own)
+        self.peer = peer
+        self._channel = channel
+        self._node_atom = Atom(self.node_name)
+        self._creation = creation
+        self.pid = Pid(self._node_atom, 1, 0, creation)
+        self._ref_counter = itertools.count(1)
+        self._pending: dict[Reference, asyncio.Future[Any]] = {}
+        self._closed: ErldistError | None = None
+        self._tick_interval = tick_interval
+        self._net_ticktime = net_ticktime
+        self._last_recv = time.monotonic()
+        self._last_send = time.monotonic()
+        self._reader_task = asyncio.create_task(self._read_loop(), name="erldist-reader")
+        self._tick_task = asyncio.create_task(self._tick_loop(), name="erldist-ticker")
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def peer_name(self) -> str:
+        return self.peer.name
+
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
+    @property
+    def pending_calls(self) -> int:
+        return len(self._pending)
+
+    def new_ref(self) -> Reference:
+        n = next(self._ref_counter)
+        return Reference(self._node_atom, self._creation,
+                         (n & 0x3FFFF, (n >> 18) & 0xFFFFFFFF, n >> 50))
+
+    async def rpc(self, module: str | Atom, function: str | Atom, args: Sequence[Any] = (),
+                  timeout: float | None = 10.0) -> Any:
+        """Call ``module:function(*args)`` on the node and return its decoded result.
+
+        Raises :class:`BadRpc` / :class:`RemoteException` for ``{badrpc, Reason}``,
+        :class:`CallTimeout` after *timeout* seconds, :class:`ConnectionLost` if the link dies.
+        """
+        fut = self.send_call(module, function, args)
+        return await self.wait_reply(fut, module, function, len(args), timeout)
+
+    def send_call(self, module: str | Atom, function: str | Atom,
+                  args: Sequence[Any] = ()) -> "asyncio.Future[Any]":
+        """Put one call on the wire now and return the future of its raw reply.
+
+        Lets a caller send a whole wave of calls before awaiting any of them.
+        """
+        if self._closed is not None:
+            raise ConnectionLost(str(self._closed))
+        m = module if isinstance(module, Atom) else Atom(module)
+        f = function if isinstance(function, Atom) else Atom(function)
+        ref = self.new_ref()
+        request = (_GEN_CALL, (self.pid, ref), (_CALL, m, f, list(args), _USER))
+        frame = self._channel.encode((REG_SEND, self.pid, Atom(""), _REX), request)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(lambda _f, r=ref: self._pending.pop(r, None))
+        self._pending[ref] = fut
+        self._write(frame)
+        return fut
+
+    async def wait_reply(self, fut: "asyncio.Future[Any]", module: Any, function: Any,
+                         arity: int, timeout: float | None) -> Any:
+        """Await a future from :meth:`send_call` and turn ``{badrpc, _}`` into errors."""
+        try:
+            if timeout is None:
+                reply = await fut
+            else:
+                async with asyncio.timeout(timeout):
+                    reply = await fut
+        except TimeoutError:
+            fut.cancel()
+            raise CallTimeout(
+                f"{module}:{function}/{arity} on {self.peer.name} did not answer within "
+                f"{timeout:g} s") from None
+        return check_reply(reply, module, function, arity)
+
+    async def close(self) -> None:
+        """Close the connection; pending calls fail with :class:`ConnectionLost`."""
+        self._shutdown(ConnectionLost("connection closed by the bridge"))
+        for task in (self._reader_task, self._tick_task):
+            task.cancel()
+        for task in (self._reader_task, self._tick_task):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            self._writer.close()
+            async with asyncio.timeout(2):
+                await self._writer.wait_closed()
+
+    async def __aenter__(self) -> "Connection":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ internals
+    def _write(self, data: bytes) -> None:
+        self._writer.write(data)
+        self._last_send = time.monotonic()
+
+    def _shutdown(self, error: ErldistError) -> None:
+        if self._closed is not None:
+            return
+        self._closed = error
+        pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(ConnectionLost(str(error)))
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
+    async def _read_loop(self) -> None:
+        channel = self._channel
+        try:
+            while True:
+                while (event := channel.next_event()) is not None:
+                    if event is TICK:
+                        if time.monotonic() - self._last_send > self._tick_interval / 2:
+                            self._write(TICK_FRAME)
+                    else:
+                        assert isinstance(event, Message)
+                        self._dispatch(event)
+                data = await self._reader.read(262144)
+                if not data:
+                    raise ConnectionLost(f"{self.peer.name} closed the connection")
+                self._last_recv = time.monotonic()
+                channel.receive_data(data)
+        except asyncio.CancelledError:
+            raise
+        except ErldistError as e:
+            if isinstance(e, DecodeError):
+                log.error("closing connection to %s: %s", self.peer.name, e)
+            self._shutdown(e if isinstance(e, ConnectionLost) else ConnectionLost(
+                f"connection to {self.peer.name} dropped: {e}"))
+        except (OSError, ssl.SSLError) as e:
+            self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e}"))
+
+    def _dispatch(self, msg: Message) -> None:
+        payload = msg.payload
+        if (payload is not NO_PAYLOAD and type(payload) is tuple and len(payload) == 2
+                and type(payload[0]) is Reference):
+            fut = self._pending.get(payload[0])
+            if fut is not None and not fut.done():
+                fut.set_result(payload[1])
+                return
+        op = msg.op
+        if op == UNLINK_ID and len(msg.control) == 4:
+            _, ident, sender, to = msg.control
+            self._write(self._channel.encode((UNLINK_ID_ACK, ident, to, sender)))
+        elif op == REG_SEND and msg.recipient == Atom("net_kernel"):
+            self._answer_net_kernel(payload)
+        else:
+            log.debug("ignoring control message %s from %s", op, self.peer.name)
+
+    def _answer_net_kernel(self, payload: Any) -> None:
+        # net_adm:ping/1 asks net_kernel {is_auth, Node}; answering 'yes' keeps pings working.
+        if (type(payload) is tuple and len(payload) == 3 and payload[0] == _GEN_CALL
+                and type(payload[1]) is tuple and len(payload[1]) == 2):
+            from_pid, tag = payload[1]
+            if isinstance(from_pid, Pid):
+                self._write(self._channel.encode((SEND, Atom(""), from_pid),
+                                                 (tag, Atom("yes"))))
+
+    async def _tick_loop(self) -> None:
+        interval = self._tick_interval
+        while True:
+            await asyncio.sleep(min(interval, 1.0))
+            now = time.monotonic()
+            if now - self._last_recv > self._net_ticktime:
+                self._shutdown(ConnectionLost(
+                    f"{self.peer.name} sent nothing for {self._net_ticktime:g} s (net_ticktime)"))
+                return
+            if now - self._last_send >= interval:
+                try:
+                    self._write(TICK_FRAME)
+                except (OSError, RuntimeError) as e:
+                    self._shutdown(ConnectionLost(f"cannot send tick: {e}"))
+                    return
+
+
+def check_reply(reply: Any, module: Any, function: Any, arity: int) -> Any:
+    """Turn ``{badrpc, Reason}`` into :class:`BadRpc` / :class:`RemoteException`."""
+    if type(reply) is tuple and len(reply) == 2 and reply[0] == _BADRPC:
+        reason = reply[1]
+        mfa = f"{module}:{function}/{arity}"
+        if type(reason) is tuple and len(reason) == 2 and reason[0] == _EXIT:
+            inner = reason[1]
+            what = inner[0] if type(inner) is tuple and inner else inner
+            raise RemoteException(f"{mfa} raised {_short(what)}", reason)
+        raise BadRpc(f"{mfa} failed: {_short(reason)}", reason)
+    return reply
+
+
+def _short(term: Any, limit: int = 200) -> str:
+    text = repr(term)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
+                  name: str | None = None, tls: TlsOptions | None = None,
+                  epmd_port: int | None = None, tick_interval: float = 15.0,
+                  net_ticktime: float = 60.0, version: int | None = None) -> Connection:
+    """Open a hidden distribution connection to *node* (``name@host``).
+
+    *cookie* defaults to ``~/.erlang.cookie``. *name* is the bridge's own node name (or just its
+    part before ``@``); by default a unique name in the target's short/long style. *tls* enables
+    TLS distribution. Ticks go out every *tick_interval* s of silence; the connection is declared
+    dead after *net_ticktime* s without a byte from the node.
+    """
+    target = nodename.parse(node)
+    if name and "@" in name:
+        own = nodename.parse(name)
+    else:
+        own = nodename.own_name(target, name)
+    if cookie is None:
+        cookie = read_cookie()
+    host = nodename.host_for_connect(target)
+    deadline = time.monotonic() + timeout
+    info = await epmd.lookup(target.alive, host, epmd_port, timeout)
+    dist_version = version or (6 if info.highest_version >= 6 else 5)
+    remaining = max(deadline - time.monotonic(), 0.01)
+    ssl_ctx = tls.context() if tls else None
+    try:
+        async with asyncio.timeout(remaining):
+            try:
+                reader, writer = await asyncio.open_connection(
+                    host, info.port, ssl=ssl_ctx,
+                    server_hostname=(tls.server_hostname or host) if tls else None,
+                    limit=1 << 20)
+            except ssl.SSLError as e:
+                raise TlsError(f"TLS distribution handshake with {node} failed: "
+                               f"{e.reason or e}") from e
+            except ConnectionRefusedError as e:
+                raise ConnectionRefused(
+                    f"{node} refused the connection on port {info.port}: the node may be "
+                    f"restarting or a firewall blocks its distribution port") from e
+            except OSError as e:
+                raise ConnectionRefused(
+                    f"cannot connect to {node} on {host}:{info.port}: {e.strerror or e}") from e
+            try:
+                hs = ClientHandshake(str(own), cookie, version=dist_version,
+                                     packet_size=4 if tls else 2)
+                writer.write(hs.start())
+                while hs.peer is None or hs.state.name != "CONNECTED":
+                    try:
+                        data = await reader.read(65536)
+                    except (ConnectionResetError, ssl.SSLError) as e:
+                        raise hs.connection_closed() from e
+                    if not data:
+                        raise hs.connection_closed()
+                    out = hs.receive(data)
+                    if out:
+                        writer.write(out)
+            except BaseException:
+                writer.close()
+                raise
+    except TimeoutError as e:
+        raise ConnectTimeout(
+            f"no complete handshake with {node} within {timeout:g} s") from e
+    assert hs.peer is not None
+    use_header = bool(hs.peer.flags & F.DIST_HDR_ATOM_CACHE)
+    channel = Channel(atom_cache_header=use_header)
+    channel.receive_data(hs.rest)
+    return Connection(reader, writer, own=own, peer=hs.peer, creation=hs.creation,
+                      channel=channel, tick_interval=tick_interval, net_ticktime=net_ticktime)
+
+
+__all__ = ["Connection", "TlsOptions", "connect", "read_cookie", "check_reply", "ConnectError"]

@@ -1,0 +1,475 @@
+"""External Term Format: pure encode/decode with bounded cost on untrusted input.
+
+Why our own codec: it is small, the distribution layer needs decode-at-offset and atom-cache
+references (which standalone codecs lack), and decoding must be safe against hostile bytes:
+
+* every length is checked against the bytes actually present *before* anything is allocated, so
+  a 4-byte length field can never make us reserve gigabytes;
+* nesting depth is limited (``max_depth``) so deep terms raise :class:`DecodeError`, not
+  ``RecursionError``;
+* compressed terms are inflated with an output cap (``max_size``).
+
+See :mod:`.terms` for the Python <-> Erlang type mapping.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any, Sequence
+
+from .errors import DecodeError, EncodeError
+from .terms import (
+    Atom,
+    BitBinary,
+    Export,
+    Fun,
+    ImproperList,
+    ListKey,
+    Pid,
+    Port,
+    Reference,
+)
+
+VERSION = 131
+
+NEW_FLOAT_EXT = 70
+BIT_BINARY_EXT = 77
+COMPRESSED = 80
+ATOM_CACHE_REF = 82
+NEW_PID_EXT = 88
+NEW_PORT_EXT = 89
+NEWER_REFERENCE_EXT = 90
+SMALL_INTEGER_EXT = 97
+INTEGER_EXT = 98
+FLOAT_EXT = 99
+ATOM_EXT = 100
+REFERENCE_EXT = 101
+PORT_EXT = 102
+PID_EXT = 103
+SMALL_TUPLE_EXT = 104
+LARGE_TUPLE_EXT = 105
+NIL_EXT = 106
+STRING_EXT = 107
+LIST_EXT = 108
+BINARY_EXT = 109
+SMALL_BIG_EXT = 110
+LARGE_BIG_EXT = 111
+NEW_FUN_EXT = 112
+EXPORT_EXT = 113
+NEW_REFERENCE_EXT = 114
+SMALL_ATOM_EXT = 115
+MAP_EXT = 116
+FUN_EXT = 117
+ATOM_UTF8_EXT = 118
+SMALL_ATOM_UTF8_EXT = 119
+V4_PORT_EXT = 120
+LOCAL_EXT = 121
+
+DEFAULT_MAX_DEPTH = 256
+DEFAULT_MAX_SIZE = 256 * 1024 * 1024  # inflated size cap for compressed terms
+
+_TRUE = Atom("true")
+_FALSE = Atom("false")
+_UNDEFINED = Atom("undefined")
+
+_u16 = struct.Struct(">H").unpack_from
+_u32 = struct.Struct(">I").unpack_from
+_i32 = struct.Struct(">i").unpack_from
+_u64 = struct.Struct(">Q").unpack_from
+_f64 = struct.Struct(">d").unpack_from
+
+
+class _Decoder:
+    __slots__ = ("data", "pos", "end", "cache", "max_depth", "max_size")
+
+    def __init__(self, data: bytes, pos: int, cache: Sequence[Atom] | None,
+                 max_depth: int, max_size: int) -> None:
+        self.data = data
+        self.pos = pos
+        self.end = len(data)
+        self.cache = cache
+        self.max_depth = max_depth
+        self.max_size = max_size
+
+    def need(self, n: int) -> int:
+        """Reserve *n* bytes at the cursor; return the old position."""
+        p = self.pos
+        if n < 0 or p + n > self.end:
+            raise DecodeError(f"truncated term: need {n} bytes at offset {p}, "
+                              f"have {self.end - p}")
+        self.pos = p + n
+        return p
+
+    def atom(self, depth: int) -> Atom:
+        t = self.term(depth)
+        if not isinstance(t, Atom):
+            if t is True or t is False:
+                return _TRUE if t else _FALSE
+            raise DecodeError(f"expected an atom at offset {self.pos}")
+        return t
+
+    def small_int(self, depth: int) -> int:
+        t = self.term(depth)
+        if type(t) is not int:
+            raise DecodeError(f"expected an integer at offset {self.pos}")
+        return t
+
+    def pid(self, depth: int) -> Pid:
+        t = self.term(depth)
+        if not isinstance(t, Pid):
+            raise DecodeError(f"expected a pid at offset {self.pos}")
+        return t
+
+    def make_atom(self, raw: bytes, utf8: bool) -> Any:
+        try:
+            name = raw.decode("utf-8") if utf8 else raw.decode("latin-1")
+        except UnicodeDecodeError as e:
+            raise DecodeError("atom text is not valid UTF-8") from e
+        if name == "true":
+            return True
+        if name == "false":
+            return False
+        return Atom(name)
+
+    def term(self, depth: int = 0) -> Any:  # noqa: C901 - one dispatch, kept flat for speed
+        if depth > self.max_depth:
+            raise DecodeError(f"term nested deeper than {self.max_depth} levels")
+        data = self.data
+        tag = data[self.need(1)]
+        if tag == SMALL_INTEGER_EXT:
+            return data[self.need(1)]
+        if tag == INTEGER_EXT:
+            return _i32(data, self.need(4))[0]
+        if tag in (SMALL_ATOM_UTF8_EXT, SMALL_ATOM_EXT):
+            n = data[self.need(1)]
+            p = self.need(n)
+            return self.make_atom(data[p:p + n], tag == SMALL_ATOM_UTF8_EXT)
+        if tag in (ATOM_UTF8_EXT, ATOM_EXT):
+            n = _u16(data, self.need(2))[0]
+            p = self.need(n)
+            return self.make_atom(data[p:p + n], tag == ATOM_UTF8_EXT)
+        if tag == BINARY_EXT:
+            n = _u32(data, self.need(4))[0]
+            p = self.need(n)
+            return bytes(data[p:p + n])
+        if tag == SMALL_TUPLE_EXT or tag == LARGE_TUPLE_EXT:
+            n = data[self.need(1)] if tag == SMALL_TUPLE_EXT else _u32(data, self.need(4))[0]
+            if n > self.end - self.pos:  # each element takes at least one byte
+                raise DecodeError(f"tuple arity {n} exceeds the remaining input")
+            d = depth + 1
+            return tuple([self.term(d) for _ in range(n)])
+        if tag == NIL_EXT:
+            return []
+        if tag == STRING_EXT:
+            n = _u16(data, self.need(2))[0]
+            p = self.need(n)
+            return data[p:p + n].decode("latin-1")
+        if tag == LIST_EXT:
+            n = _u32(data, self.need(4))[0]
+            if n + 1 > self.end - self.pos:
+                raise DecodeError(f"list length {n} exceeds the remaining input")
+            d = depth + 1
+            items = [self.term(d) for _ in range(n)]
+            tail = self.term(d)
+            if tail == [] and type(tail) is list:
+                return items
+            return ImproperList(tuple(items), tail)
+        if tag == MAP_EXT:
+            n = _u32(data, self.need(4))[0]
+            if 2 * n > self.end - self.pos:
+                raise DecodeError(f"map size {n} exceeds the remaining input")
+            d = depth + 1
+            out: dict[Any, Any] = {}
+            for _ in range(n):
+                k = self.term(d)
+                out[_hashable(k)] = self.term(d)
+            return out
+        if tag == NEW_FLOAT_EXT:
+            return _f64(data, self.need(8))[0]
+        if tag == FLOAT_EXT:
+            p = self.need(31)
+            try:
+                return float(data[p:p + 31].split(b"\0", 1)[0])
+            except ValueError as e:
+                raise DecodeError("malformed FLOAT_EXT") from e
+        if tag == SMALL_BIG_EXT or tag == LARGE_BIG_EXT:
+            n = data[self.need(1)] if tag == SMALL_BIG_EXT else _u32(data, self.need(4))[0]
+            sign = data[self.need(1)]
+            p = self.need(n)
+            v = int.from_bytes(data[p:p + n], "little")
+            return -v if sign else v
+        if tag == BIT_BINARY_EXT:
+            n = _u32(data, self.need(4))[0]
+            bits = data[self.need(1)]
+            p = self.need(n)
+            if n == 0 or not 1 <= bits <= 8:
+                if n == 0 and bits == 0:
+                    return b""
+                raise DecodeError(f"bit-binary with {bits} bits in last byte")
+            raw = bytes(data[p:p + n])
+            if bits == 8:
+                return raw
+            return BitBinary(raw, bits)
+        if tag == NEW_PID_EXT or tag == PID_EXT:
+            node = self.atom(depth + 1)
+            p = self.need(12 if tag == NEW_PID_EXT else 9)
+            ident, serial = _u32(data, p)[0], _u32(data, p + 4)[0]
+            creation = _u32(data, p + 8)[0] if tag == NEW_PID_EXT else data[p + 8]
+            return Pid(node, ident, serial, creation)
+        if tag in (NEW_PORT_EXT, PORT_EXT, V4_PORT_EXT):
+            node = self.atom(depth + 1)
+            if tag == V4_PORT_EXT:
+                p = self.need(12)
+                return Port(node, _u64(data, p)[0], _u32(data, p + 8)[0])
+            p = self.need(8 if tag == NEW_PORT_EXT else 5)
+            creation = _u32(data, p + 4)[0] if tag == NEW_PORT_EXT else data[p + 4]
+            return Port(node, _u32(data, p)[0], creation)
+        if tag == NEWER_REFERENCE_EXT or tag == NEW_REFERENCE_EXT:
+            n = _u16(data, self.need(2))[0]
+            if n > 5:
+                raise DecodeError(f"reference with {n} id words")
+            node = self.atom(depth + 1)
+            if tag == NEWER_REFERENCE_EXT:
+                creation = _u32(data, self.need(4))[0]
+            else:
+                creation = data[self.need(1)]
+            p = self.need(4 * n)
+            ids = struct.unpack_from(f">{n}I", data, p)
+            return Reference(node, creation, ids)
+        if tag == REFERENCE_EXT:
+            node = self.atom(depth + 1)
+            p = self.need(5)
+            return Reference(node, data[p + 4], (_u32(data, p)[0],))
+        if tag == EXPORT_EXT:
+            return Export(self.atom(depth + 1), self.atom(depth + 1), self.small_int(depth + 1))
+        if tag == NEW_FUN_EXT:
+            start = self.pos - 1
+            size = _u32(data, self.need(4))[0]
+            if size < 5:
+                raise DecodeError("NEW_FUN_EXT size too small")
+            self.need(1 + 16 + 4 + 4)  # arity, uniq, index, numfree
+            module = self.atom(depth + 1)
+            self.pos = start + 1  # the Size field covers the whole fun: skip it exactly
+            self.need(size)
+            return Fun(module, bytes(data[start:start + 1 + size]))
+        if tag == FUN_EXT:
+            start = self.pos - 1
+            numfree = _u32(data, self.need(4))[0]
+            d = depth + 1
+            self.pid(d)
+            module = self.atom(d)
+            self.small_int(d)
+            self.small_int(d)
+            if numfree > self.end - self.pos:
+                raise DecodeError("FUN_EXT free variable count exceeds the remaining input")
+            for _ in range(numfree):
+                self.term(d)
+            return Fun(module, bytes(data[start:self.pos]))
+        if tag == ATOM_CACHE_REF:
+            idx = data[self.need(1)]
+            if self.cache is None or idx >= len(self.cache):
+                raise DecodeError(f"unknown atom cache reference {idx}")
+            a = self.cache[idx]
+            return True if a == _TRUE else False if a == _FALSE else a
+        if tag == LOCAL_EXT:
+            raise DecodeError("LOCAL_EXT terms are node-local and cannot be decoded")
+        if tag == COMPRESSED:
+            raise DecodeError("compressed term inside a term")
+        raise DecodeError(f"unknown term tag {tag} at offset {self.pos - 1}")
+
+
+def _hashable(k: Any) -> Any:
+    if isinstance(k, list):
+        return ListKey(_hashable(x) for x in k)
+    if isinstance(k, dict):
+        raise DecodeError("maps as map keys are not supported")
+    if isinstance(k, tuple) and not isinstance(k, ListKey):
+        return tuple(_hashable(x) for x in k)
+    return k
+
+
+def _inflate(data: bytes, pos: int, max_size: int) -> tuple[bytes, int]:
+    """Inflate a COMPRESSED term body starting after its tag; return (term bytes, end)."""
+    if pos + 4 > len(data):
+        raise DecodeError("truncated compressed term")
+    size = _u32(data, pos)[0]
+    if size > max_size:
+        raise DecodeError(f"compressed term would inflate to {size} bytes (limit {max_size})")
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data[pos + 4:], size)
+    except zlib.error as e:
+        raise DecodeError(f"corrupt compressed term: {e}") from e
+    if len(out) != size or d.unconsumed_tail:
+        raise DecodeError("compressed term size does not match its header")
+    return out, len(data) - len(d.unused_data)
+
+
+def decode_at(data: bytes, pos: int = 0, *, cache: Sequence[Atom] | None = None,
+              versioned: bool = True, max_depth: int = DEFAULT_MAX_DEPTH,
+              max_size: int = DEFAULT_MAX_SIZE) -> tuple[Any, int]:
+    """Decode one term at *pos*; return ``(term, next_pos)``.
+
+    *versioned*: the term starts with the version byte 131 (terms that follow a distribution
+    header do not). *cache* resolves ``ATOM_CACHE_REF`` entries from such a header.
+    """
+    if not versioned:
+        dec = _Decoder(data, pos, cache, max_depth, max_size)
+        return dec.term(), dec.pos
+    if pos >= len(data) or data[pos] != VERSION:
+        raise DecodeError(f"missing ETF version byte 131 at offset {pos}")
+    if pos + 1 < len(data) and data[pos + 1] == COMPRESSED:
+        inner, end = _inflate(data, pos + 2, max_size)
+        dec = _Decoder(inner, 0, cache, max_depth, max_size)
+        term = dec.term()
+        if dec.pos != len(inner):
+            raise DecodeError("trailing bytes inside compressed term")
+        return term, end
+    dec = _Decoder(data, pos + 1, cache, max_depth, max_size)
+    term = dec.term()
+    return term, dec.pos
+
+
+def decode(data: bytes, **kw: Any) -> Any:
+    """Decode exactly one versioned term; trailing bytes are an error."""
+    term, end = decode_at(data, 0, **kw)
+    if end != len(data):
+        raise DecodeError(f"{len(data) - end} trailing bytes after term")
+    return term
+
+
+# --------------------------------------------------------------------------------------- encode
+
+def _enc_atom(name: str, out: bytearray) -> None:
+    b = name.encode("utf-8")
+    if len(b) < 256:
+        out += bytes((SMALL_ATOM_UTF8_EXT, len(b)))
+    elif len(name) <= 255:
+        out += struct.pack(">BH", ATOM_UTF8_EXT, len(b))
+    else:
+        raise EncodeError(f"atom longer than 255 characters: {name[:20]!r}...")
+    out += b
+
+
+def _enc_int(v: int, out: bytearray) -> None:
+    if 0 <= v < 256:
+        out += bytes((SMALL_INTEGER_EXT, v))
+    elif -(1 << 31) <= v < (1 << 31):
+        out += struct.pack(">Bi", INTEGER_EXT, v)
+    else:
+        mag = -v if v < 0 else v
+        digits = mag.to_bytes((mag.bit_length() + 7) // 8, "little")
+        if len(digits) < 256:
+            out += bytes((SMALL_BIG_EXT, len(digits), 1 if v < 0 else 0))
+        else:
+            out += struct.pack(">BIB", LARGE_BIG_EXT, len(digits), 1 if v < 0 else 0)
+        out += digits
+
+
+def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
+    if depth > 10_000:
+        raise EncodeError("term nested too deeply")
+    tt = type(t)
+    if tt is Atom:
+        _enc_atom(t.name, out)
+    elif tt is bool:
+        _enc_atom("true" if t else "false", out)
+    elif tt is int:
+        _enc_int(t, out)
+    elif tt is bytes or tt is bytearray or tt is memoryview:
+        b = bytes(t)
+        out += struct.pack(">BI", BINARY_EXT, len(b))
+        out += b
+    elif tt is str:
+        if len(t) == 0:
+            out.append(NIL_EXT)
+        elif len(t) <= 0xFFFF and all(ord(c) < 256 for c in t):
+            out += struct.pack(">BH", STRING_EXT, len(t))
+            out += t.encode("latin-1")
+        else:
+            out += struct.pack(">BI", LIST_EXT, len(t))
+            for c in t:
+                _enc_int(ord(c), out)
+            out.append(NIL_EXT)
+    elif tt is tuple:
+        n = len(t)
+        if n < 256:
+            out += bytes((SMALL_TUPLE_EXT, n))
+        else:
+            out += struct.pack(">BI", LARGE_TUPLE_EXT, n)
+        for x in t:
+            _enc(x, out, depth + 1)
+    elif tt is list or tt is ListKey:
+        if not t:
+            out.append(NIL_EXT)
+        else:
+            out += struct.pack(">BI", LIST_EXT, len(t))
+            for x in t:
+                _enc(x, out, depth + 1)
+            out.append(NIL_EXT)
+    elif tt is dict:
+        out += struct.pack(">BI", MAP_EXT, len(t))
+        for k, v in t.items():
+            _enc(k, out, depth + 1)
+            _enc(v, out, depth + 1)
+    elif tt is float:
+        out += struct.pack(">Bd", NEW_FLOAT_EXT, t)
+    elif t is None:
+        _enc_atom("undefined", out)
+    elif tt is ImproperList:
+        if not t.elements:
+            raise EncodeError("an improper list needs at least one element")
+        out += struct.pack(">BI", LIST_EXT, len(t.elements))
+        for x in t.elements:
+            _enc(x, out, depth + 1)
+        _enc(t.tail, out, depth + 1)
+    elif tt is BitBinary:
+        if not 1 <= t.bits <= 8 or not t.data:
+            raise EncodeError("BitBinary needs data and 1..8 bits in the last byte")
+        out += struct.pack(">BIB", BIT_BINARY_EXT, len(t.data), t.bits)
+        out += t.data
+    elif tt is Pid:
+        out.append(NEW_PID_EXT)
+        _enc_atom(t.node.name, out)
+        out += struct.pack(">III", t.id, t.serial, t.creation)
+    elif tt is Port:
+        if t.id >= 1 << 32:
+            out.append(V4_PORT_EXT)
+            _enc_atom(t.node.name, out)
+            out += struct.pack(">QI", t.id, t.creation)
+        else:
+            out.append(NEW_PORT_EXT)
+            _enc_atom(t.node.name, out)
+            out += struct.pack(">II", t.id, t.creation)
+    elif tt is Reference:
+        out += struct.pack(">BH", NEWER_REFERENCE_EXT, len(t.ids))
+        _enc_atom(t.node.name, out)
+        out += struct.pack(f">I{len(t.ids)}I", t.creation, *t.ids)
+    elif tt is Fun:
+        out += t.raw
+    elif tt is Export:
+        out.append(EXPORT_EXT)
+        _enc_atom(t.module.name, out)
+        _enc_atom(t.function.name, out)
+        _enc_int(t.arity, out)
+    elif isinstance(t, (tuple, list, dict, str, int, bytes)):
+        # subclasses (e.g. NamedTuple, IntEnum): encode as their base type
+        base = next(b for b in (tuple, list, dict, str, int, bytes) if isinstance(t, b))
+        _enc(base(t), out, depth)
+    else:
+        raise EncodeError(f"cannot encode {tt.__name__} as an Erlang term")
+
+
+def encode(term: Any) -> bytes:
+    """Encode *term* as a versioned external term (``131, ...``)."""
+    out = bytearray((VERSION,))
+    _enc(term, out, 0)
+    return bytes(out)
+
+
+def encode_into(term: Any, out: bytearray, versioned: bool = True) -> None:
+    """Append the encoding of *term* to *out* (avoids copies when framing)."""
+    if versioned:
+        out.append(VERSION)
+    _enc(term, out, 0)

@@ -1,0 +1,285 @@
+"""Post-handshake traffic as a pure state machine: frames, ticks, headers, fragments, controls.
+
+Theory of operation: after the handshake every frame is a 4-byte length plus payload; length 0 is
+a tick. A payload is either
+
+* ``112`` (pass-through) + control term + optional message term, or
+* ``131, 68`` normal distribution header (atom cache refs) + control + optional message, or
+* ``131, 69`` first fragment (sequence id, fragment count, atom cache refs, first bytes), then
+  ``131, 70`` continuations down to fragment id 1; the joined bytes are control + message.
+
+:class:`Channel` turns received bytes into :class:`Tick` and :class:`Message` events and turns
+outgoing control/message terms into bytes. It never touches a socket. Everything read from the
+peer is bounded: frame size, number of open fragment sequences and their total size.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Final
+
+from . import etf
+from .errors import DecodeError
+from .terms import Atom
+
+PASS_THROUGH = 112
+DIST_HEADER = 68
+DIST_FRAG_HEADER = 69
+DIST_FRAG_CONT = 70
+
+# Control message operations (erl_dist_protocol, "Protocol between Connected Nodes").
+LINK = 1
+SEND = 2
+EXIT = 3
+UNLINK = 4
+NODE_LINK = 5
+REG_SEND = 6
+GROUP_LEADER = 7
+EXIT2 = 8
+SEND_TT = 12
+EXIT_TT = 13
+REG_SEND_TT = 16
+EXIT2_TT = 18
+MONITOR_P = 19
+DEMONITOR_P = 20
+MONITOR_P_EXIT = 21
+SEND_SENDER = 22
+SEND_SENDER_TT = 23
+PAYLOAD_EXIT = 24
+PAYLOAD_EXIT_TT = 25
+PAYLOAD_EXIT2 = 26
+PAYLOAD_EXIT2_TT = 27
+PAYLOAD_MONITOR_P_EXIT = 28
+SPAWN_REQUEST = 29
+SPAWN_REQUEST_TT = 30
+SPAWN_REPLY = 31
+SPAWN_REPLY_TT = 32
+ALIAS_SEND = 33
+ALIAS_SEND_TT = 34
+UNLINK_ID = 35
+UNLINK_ID_ACK = 36
+
+# Operations whose control term is followed by a message (or a reason/argument) term.
+WITH_PAYLOAD: Final = frozenset({
+    SEND, REG_SEND, SEND_TT, REG_SEND_TT, SEND_SENDER, SEND_SENDER_TT, PAYLOAD_EXIT,
+    PAYLOAD_EXIT_TT, PAYLOAD_EXIT2, PAYLOAD_EXIT2_TT, PAYLOAD_MONITOR_P_EXIT, SPAWN_REQUEST,
+    SPAWN_REQUEST_TT, ALIAS_SEND, ALIAS_SEND_TT})
+
+TICK_FRAME: Final = b"\0\0\0\0"
+NO_PAYLOAD: Final = object()
+
+DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024
+DEFAULT_MAX_SEQUENCES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The peer's keep-alive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One control message; ``payload`` is the message term, or NO_PAYLOAD."""
+
+    control: tuple[Any, ...]
+    payload: Any
+
+    @property
+    def op(self) -> int:
+        return int(self.control[0])
+
+    @property
+    def recipient(self) -> Any:
+        """The pid/name/alias the message is for, for the operations that have one."""
+        op = self.op
+        if op in (SEND, SEND_TT, SEND_SENDER, SEND_SENDER_TT, ALIAS_SEND, ALIAS_SEND_TT):
+            return self.control[2]
+        if op in (REG_SEND, REG_SEND_TT):
+            return self.control[3]
+        return None
+
+
+TICK: Final = Tick()
+
+
+class _Sequence:
+    __slots__ = ("cache", "parts", "size", "next_id")
+
+    def __init__(self, cache: list[Atom], first: bytes, count: int) -> None:
+        self.cache = cache
+        self.parts = [first]
+        self.size = len(first)
+        self.next_id = count - 1
+
+
+class Channel:
+    """Bytes in, events out; terms in, bytes out. One per connection."""
+
+    def __init__(self, *, atom_cache_header: bool = True, max_frame: int = DEFAULT_MAX_FRAME,
+                 max_message: int = DEFAULT_MAX_MESSAGE,
+                 max_sequences: int = DEFAULT_MAX_SEQUENCES) -> None:
+        self.atom_cache_header = atom_cache_header
+        self.max_frame = max_frame
+        self.max_message = max_message
+        self.max_sequences = max_sequences
+        self._buf = bytearray()
+        self._pos = 0
+        self._cache: list[Atom | None] = [None] * 2048
+        self._sequences: dict[int, _Sequence] = {}
+
+    # ------------------------------------------------------------------ receiving
+    def receive_data(self, data: bytes) -> None:
+        self._buf += data
+
+    def next_event(self) -> Tick | Message | None:
+        """The next complete event, or None when more bytes are needed."""
+        while True:
+            buf = self._buf
+            pos = self._pos
+            if len(buf) - pos < 4:
+                self._compact()
+                return None
+            size = int.from_bytes(buf[pos:pos + 4], "big")
+            if size > self.max_frame:
+                raise DecodeError(f"frame of {size} bytes exceeds the {self.max_frame} limit")
+            if len(buf) - pos - 4 < size:
+                self._compact()
+                return None
+            frame = bytes(buf[pos + 4:pos + 4 + size])
+            self._pos = pos + 4 + size
+            if size == 0:
+                return TICK
+            event = self._frame(frame)
+            if event is not None:
+                return event
+
+    def _compact(self) -> None:
+        if self._pos:
+            del self._buf[:self._pos]
+            self._pos = 0
+
+    def _frame(self, frame: bytes) -> Message | None:
+        kind = frame[0]
+        if kind == PASS_THROUGH:
+            return self._message(frame, 1, None)
+        if kind != etf.VERSION or len(frame) < 2:
+            raise DecodeError(f"unknown distribution frame type {kind}")
+        kind = frame[1]
+        if kind == DIST_HEADER:
+            cache, pos = self._atom_cache_refs(frame, 2)
+            return self._message(frame, pos, cache)
+        if kind == DIST_FRAG_HEADER:
+            seq, count = self._seq_ids(frame)
+            if count == 0:
+                raise DecodeError("fragment sequence of zero fragments")
+            cache, pos = self._atom_cache_refs(frame, 18)
+            if seq in self._sequences:
+                raise DecodeError(f"fragment sequence {seq} started twice")
+            if len(self._sequences) >= self.max_sequences:
+                raise DecodeError("too many interleaved fragment sequences")
+            if count == 1:
+                return self._message(frame, pos, cache)
+            self._sequences[seq] = _Sequence(cache, frame[pos:], count)
+            return None
+        if kind == DIST_FRAG_CONT:
+            seq, frag = self._seq_ids(frame)
+            s = self._sequences.get(seq)
+            if s is None or frag != s.next_id:
+                raise DecodeError(f"out-of-order fragment {frag} of sequence {seq}")
+            s.parts.append(frame[18:])
+            s.size += len(frame) - 18
+            if s.size > self.max_message:
+                raise DecodeError(f"fragmented message exceeds the {self.max_message} limit")
+            s.next_id -= 1
+            if frag > 1:
+                return None
+            del self._sequences[seq]
+            return self._message(b"".join(s.parts), 0, s.cache)
+        raise DecodeError(f"unknown distribution header type {kind}")
+
+    @staticmethod
+    def _seq_ids(frame: bytes) -> tuple[int, int]:
+        if len(frame) < 18:
+            raise DecodeError("truncated fragment header")
+        seq, frag = struct.unpack_from(">QQ", frame, 2)
+        return int(seq), int(frag)
+
+    def _atom_cache_refs(self, frame: bytes, pos: int) -> tuple[list[Atom], int]:
+        """Parse NumberOfAtomCacheRefs, Flags and AtomCacheRefs; update the connection cache."""
+        try:
+            n = frame[pos]
+            pos += 1
+            if n == 0:
+                return [], pos
+            flag_bytes = n // 2 + 1
+            flags = frame[pos:pos + flag_bytes]
+            if len(flags) != flag_bytes:
+                raise DecodeError("truncated atom cache flags")
+            pos += flag_bytes
+            long_atoms = bool(self._nibble(flags, n) & 1)
+            refs: list[Atom] = []
+            for i in range(n):
+                nib = self._nibble(flags, i)
+                segment = nib & 7
+                internal = frame[pos]
+                pos += 1
+                slot = segment * 256 + internal
+                if nib & 8:
+                    if long_atoms:
+                        length = int.from_bytes(frame[pos:pos + 2], "big")
+                        pos += 2
+                    else:
+                        length = frame[pos]
+                        pos += 1
+                    text = frame[pos:pos + length]
+                    if len(text) != length:
+                        raise DecodeError("truncated atom in cache header")
+                    pos += length
+                    atom = Atom(text.decode("utf-8"))
+                    self._cache[slot] = atom
+                else:
+                    cached = self._cache[slot]
+                    if cached is None:
+                        raise DecodeError(f"reference to empty atom cache slot {slot}")
+                    atom = cached
+                refs.append(atom)
+            return refs, pos
+        except IndexError as e:
+            raise DecodeError("truncated distribution header") from e
+        except UnicodeDecodeError as e:
+            raise DecodeError("atom in cache header is not UTF-8") from e
+
+    @staticmethod
+    def _nibble(flags: bytes, i: int) -> int:
+        b = flags[i // 2]
+        return (b >> 4) if i % 2 else (b & 0x0F)
+
+    def _message(self, data: bytes, pos: int, cache: list[Atom] | None) -> Message:
+        # After a distribution header the terms carry no version byte; after 'p' they do.
+        versioned = cache is None
+        control, pos = etf.decode_at(data, pos, cache=cache, versioned=versioned)
+        if not isinstance(control, tuple) or not control or type(control[0]) is not int:
+            raise DecodeError("control message is not a tuple starting with an integer")
+        payload: Any = NO_PAYLOAD
+        if control[0] in WITH_PAYLOAD:
+            payload, pos = etf.decode_at(data, pos, cache=cache, versioned=versioned)
+        if pos != len(data):
+            raise DecodeError(f"{len(data) - pos} trailing bytes after distribution message")
+        return Message(control, payload)
+
+    # ------------------------------------------------------------------ sending
+    def encode(self, control: tuple[Any, ...], payload: Any = NO_PAYLOAD) -> bytes:
+        """One complete frame carrying *control* (and *payload*, if given)."""
+        out = bytearray(b"\0\0\0\0")
+        versioned = not self.atom_cache_header
+        if self.atom_cache_header:
+            out += bytes((etf.VERSION, DIST_HEADER, 0))  # a header that references no atoms
+        else:
+            out.append(PASS_THROUGH)
+        etf.encode_into(control, out, versioned)
+        if payload is not NO_PAYLOAD:
+            etf.encode_into(payload, out, versioned)
+        struct.pack_into(">I", out, 0, len(out) - 4)
+        return bytes(out)

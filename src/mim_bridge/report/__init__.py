@@ -1,0 +1,39 @@
+"""Report layer: the anonymity gate, the report file and the client id.
+
+Everything that leaves the machine (the GA4 request, the report file, the logs) passes through
+:func:`anonymise` first; see :mod:`.allowlist` for the names that may appear.
+"""
+
+from mim_bridge.report.anonymise import KNOWN_EVENTS, AnonymisedReport, anonymise
+from mim_bridge.report.client_id import (
+    DEFAULT_STATE_FILENAME,
+    ClientId,
+    load_or_create_client_id,
+    resolve_client_id,
+    valid_cluster_id,
+)
+from mim_bridge.report.errors import ClientIdError, ReportError, ReportFileError
+from mim_bridge.report.report_file import (
+    DEFAULT_REPORT_FILENAME,
+    read_report,
+    render_report,
+    write_report,
+)
+
+__all__ = [
+    "DEFAULT_REPORT_FILENAME",
+    "DEFAULT_STATE_FILENAME",
+    "KNOWN_EVENTS",
+    "AnonymisedReport",
+    "ClientId",
+    "ClientIdError",
+    "ReportError",
+    "ReportFileError",
+    "anonymise",
+    "load_or_create_client_id",
+    "read_report",
+    "render_report",
+    "resolve_client_id",
+    "valid_cluster_id",
+    "write_report",
+]

@@ -1,0 +1,143 @@
+"""The GA4 ``client_id``: the cluster's own id when the node has one, else a local stable UUID.
+
+MongooseIM sends ``mongoose_cluster_id:get_cached_cluster_id()`` so every node of a cluster reports
+under one id. The bridge does the same when the node returns a well-formed id (a UUID, with the
+``ephemeral-`` prefix MongooseIM 6.4+ adds without a persistent RDBMS). Anything else (an error,
+an older node, a malformed value) falls back to a random UUID created once and kept in a state
+file (0600, in a 0700 directory when the bridge creates it), so the id stays the same across restarts of the bridge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mim_bridge.report.errors import ClientIdError
+
+__all__ = [
+    "DEFAULT_STATE_FILENAME",
+    "ClientId",
+    "load_or_create_client_id",
+    "resolve_client_id",
+    "valid_cluster_id",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATE_FILENAME = "client_id"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+CLUSTER_ID_RE = re.compile(rf"^(ephemeral-)?{_UUID}$")
+_STATE_RE = re.compile(rf"^{_UUID}$")
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class ClientId:
+    """The id to send, and where it came from (for an honest ``--dry-run``)."""
+
+    value: str
+    source: Literal["cluster", "state_file", "new"]
+
+
+def valid_cluster_id(raw: object) -> str | None:
+    """The cluster id as text if it is well formed; ``None`` for anything else."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(raw, str) and CLUSTER_ID_RE.fullmatch(raw):
+        return raw
+    return None
+
+
+def resolve_client_id(cluster_id: object, state_file: Path) -> ClientId:
+    """Prefer the node's cluster id; otherwise the state file's UUID (created on first use)."""
+    valid = valid_cluster_id(cluster_id)
+    if valid is not None:
+        return ClientId(valid, "cluster")
+    if cluster_id is not None:
+        log.info("the node's cluster id is not a UUID; using the bridge's own client id")
+    return load_or_create_client_id(state_file)
+
+
+def load_or_create_client_id(state_file: Path) -> ClientId:
+    """Read the UUID kept in ``state_file``, creating it (race-free) if it does not exist."""
+    existing = _read(state_file)
+    if existing is not None:
+        _tighten(state_file)
+        return ClientId(existing, "state_file")
+    new = str(uuid.uuid4())
+    try:
+        won = _create_exclusively(state_file, new)
+    except OSError as exc:
+        raise ClientIdError(
+            f"cannot write the client id state file {state_file}: {exc.strerror or exc}; "
+            "choose a writable state directory"
+        ) from exc
+    if won:
+        return ClientId(new, "new")
+    # Another process created it between our read and our link: use its id.
+    other = _read(state_file)
+    if other is None:
+        raise ClientIdError(f"the client id state file {state_file} is unreadable; remove it")
+    return ClientId(other, "state_file")
+
+
+def _read(state_file: Path) -> str | None:
+    try:
+        text = state_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError) or not state_file.is_file():
+            text = ""
+        else:
+            raise ClientIdError(
+                f"cannot read the client id state file {state_file}: {exc.strerror or exc}"
+            ) from exc
+    if _STATE_RE.fullmatch(text):
+        return text.lower()
+    log.warning("the client id state file %s holds no UUID; replacing it", state_file)
+    with contextlib.suppress(OSError):
+        state_file.unlink()
+    return None
+
+
+def _create_exclusively(state_file: Path, value: str) -> bool:
+    """Write ``value`` to a temp file and hard-link it into place; False if the file exists."""
+    directory = state_file.parent
+    if not directory.is_dir():
+        # Only a directory we create is ours to lock down (never chmod someone's home).
+        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        os.chmod(directory, DIR_MODE)
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{state_file.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp_name, state_file)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+
+
+def _tighten(state_file: Path) -> None:
+    """Restore 0600 if someone loosened it; the id is not secret, but it is ours alone."""
+    with contextlib.suppress(OSError):
+        if (state_file.stat().st_mode & 0o777) != FILE_MODE:
+            os.chmod(state_file, FILE_MODE)
