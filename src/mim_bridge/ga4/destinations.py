@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -136,10 +136,6 @@ def collect_url(endpoint: str, destination: Destination) -> str:
         [("api_secret", destination.api_secret), ("measurement_id", destination.measurement_id)]
     )
     return f"{endpoint}?{query}"
-
-
-def measurement_ids(destinations: Sequence[Destination]) -> list[str]:
-    return [d.measurement_id for d in destinations]
 
 
 def _shorten(value: str) -> str:
