@@ -1,0 +1,79 @@
+"""Collect every node of a cluster, starting from whichever given node answers first.
+
+MongooseIM runs its reporter on every node, each sending its own report (its own uptime, modules
+and counters) under the cluster-wide client id. The bridge does the same from outside: it reads
+the first reachable node, learns the other members from that node's ``nodes()``, and reads them
+too, concurrently. ``get_connection`` is supplied by the caller, who owns connection reuse and
+reconnects; this module only decides whom to ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Mapping, Sequence
+
+from ..erldist import Connection, ErldistError
+from .collector import Collector, NodeReport
+from .errors import NotMongooseIM
+
+log = logging.getLogger(__name__)
+
+GetConnection = Callable[[str], Awaitable[Connection]]
+
+
+@dataclass
+class ClusterReport:
+    client_id: str | None
+    nodes: list[NodeReport]
+    skipped: dict[str, str] = field(default_factory=dict)  # node -> why it was not read
+
+
+async def _collect(get_connection: GetConnection, node: str,
+                   previous: Mapping[str, Mapping[str, int]], call_timeout: float) -> NodeReport:
+    conn = await get_connection(node)
+    return await Collector(conn, call_timeout).collect(previous.get(node))
+
+
+async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
+                          previous: Mapping[str, Mapping[str, int]] | None = None, *,
+                          discover: bool = True, call_timeout: float = 10.0) -> ClusterReport:
+    """Read the first reachable seed, then (with *discover*) every other cluster member.
+
+    Errors of the seeds propagate (the last one) when none answers; a discovered member that
+    cannot be read is skipped with its reason, so one sick node does not silence the others.
+    """
+    previous = previous or {}
+    first: NodeReport | None = None
+    error: BaseException | None = None
+    for seed in seeds:
+        try:
+            first = await _collect(get_connection, seed, previous, call_timeout)
+            break
+        except (ErldistError, NotMongooseIM, OSError) as e:
+            log.warning("cannot collect from %s: %s", seed, e)
+            error = e
+    if first is None:
+        assert error is not None
+        raise error
+    reports = [first]
+    skipped: dict[str, str] = {}
+    others = [n for n in dict.fromkeys(first.members if discover else seeds) if n != first.node]
+    if others:
+        results = await asyncio.gather(
+            *(_collect(get_connection, n, previous, call_timeout) for n in others),
+            return_exceptions=True)
+        for node, res in zip(others, results):
+            if isinstance(res, NodeReport):
+                reports.append(res)
+            elif isinstance(res, (ErldistError, NotMongooseIM, OSError)):
+                skipped[node] = str(res)
+                log.warning("skipping cluster member %s: %s", node, res)
+            else:
+                raise res
+    ids = {r.client_id for r in reports if r.client_id}
+    if len(ids) > 1:
+        log.warning("cluster members report %d different cluster ids; using %s's", len(ids),
+                    first.node)
+    return ClusterReport(first.client_id or next(iter(ids), None), reports, skipped)

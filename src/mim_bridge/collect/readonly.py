@@ -1,0 +1,138 @@
+"""The only door to the server: read-only calls from an allowlist, sent in pipelined waves.
+
+Every remote call the collector makes passes through :class:`ReadOnlyNode`. A call whose
+``module:function/arity`` is not in :data:`ALLOWED` (or is not ``config_metrics/1`` of a module
+the node itself reported as loaded) raises :class:`NotAllowed` before anything reaches the wire.
+Nothing here can load code into the node, write to it or change its state.
+
+A *wave* sends all of its calls at once and then waits for all replies, so a wave costs one round
+trip however many calls it holds. Per-call failures (``{badrpc, _}``, e.g. ``undef`` on a node of
+another MongooseIM generation) are returned as :class:`Failed` values, not raised: a missing
+function is information (capability detection), not an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..erldist import Atom, BadRpc, CallError, Connection
+from .errors import NotAllowed
+
+# (module, function, arity) of every read-only function the collector may call.
+ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
+    # VM facts
+    ("erlang", "statistics", 1),
+    ("erlang", "nodes", 0),
+    ("erlang", "whereis", 1),
+    ("erlang", "function_exported", 3),
+    ("erlang", "get_module_info", 2),
+    ("erlang", "system_info", 1),
+    ("application", "which_applications", 0),
+    ("application", "get_key", 2),
+    # MongooseIM 5.1+ configuration
+    ("mongoose_config", "get_opt", 1),
+    ("mongoose_config", "lookup_opt", 1),
+    ("mongoose_config", "get_config_path", 0),
+    ("gen_mod", "loaded_modules_with_opts", 0),
+    # MongooseIM 3.6-5.0 configuration
+    ("ejabberd_config", "get_global_option", 1),
+    ("ejabberd_config", "get_local_option_or_default", 2),
+    ("ejabberd_config", "get_global_option_or_default", 2),
+    ("ejabberd_config", "get_config_path", 0),
+    ("gen_mod", "loaded_modules", 1),
+    # cluster id, domains, components
+    ("mongoose_cluster_id", "get_cached_cluster_id", 0),
+    ("mongoose_domain_core", "domains_count", 0),
+    ("mongoose_router", "get_all_domains", 0),
+    ("mongoose_component", "dirty_get_all_components", 1),
+    ("mongoose_component", "lookup_component", 2),
+    ("ejabberd_router", "dirty_get_all_components", 1),
+    ("ejabberd_router", "dirty_get_all_domains", 0),
+    ("ejabberd_router", "lookup_component", 2),
+    # stanza counters
+    ("exometer", "get_values", 1),
+    ("prometheus_counter", "values", 2),
+    # cross-check only (diagnostics): MongooseIM's own collector, which is itself read-only
+    ("mongoose_system_metrics_collector", "collect", 1),
+    ("mongoose_system_metrics_collector", "collect", 2),
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    module: str
+    function: str
+    args: tuple[Any, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.function}/{len(self.args)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A call that came back as ``{badrpc, Reason}`` (or timed out)."""
+
+    reason: Any
+    message: str
+
+    @property
+    def undefined(self) -> bool:
+        """True when the function does not exist on the node (``undef``)."""
+        r = self.reason
+        if type(r) is tuple and len(r) == 2 and r[0] == Atom("EXIT"):
+            inner = r[1]
+            return bool((type(inner) is tuple and inner and inner[0] == Atom("undef"))
+                        or inner == Atom("undef"))
+        return False
+
+
+@dataclass
+class ReadOnlyNode:
+    """A connection restricted to the allowlist, with wave accounting for the benchmarks."""
+
+    conn: Connection
+    call_timeout: float = 10.0
+    waves: int = 0
+    calls: int = 0
+    _metrics_modules: set[str] = field(default_factory=set)
+
+    @property
+    def node(self) -> str:
+        return self.conn.peer_name
+
+    def allow_config_metrics(self, modules: Iterable[str]) -> None:
+        """Permit ``M:config_metrics/1`` for modules the node reported as loaded."""
+        self._metrics_modules.update(modules)
+
+    def check(self, call: Call) -> None:
+        key = (call.module, call.function, len(call.args))
+        if key in ALLOWED:
+            return
+        if key[1:] == ("config_metrics", 1) and call.module in self._metrics_modules:
+            return
+        raise NotAllowed(f"{call} is not on the bridge's read-only allowlist")
+
+    async def wave(self, calls: Mapping[str, Call]) -> dict[str, Any]:
+        """Send every call, then collect every reply: one round trip for the whole wave."""
+        for call in calls.values():
+            self.check(call)
+        self.waves += 1
+        self.calls += len(calls)
+        futures = {key: self.conn.send_call(c.module, c.function, c.args)
+                   for key, c in calls.items()}
+        out: dict[str, Any] = {}
+        for key, fut in futures.items():
+            c = calls[key]
+            try:
+                out[key] = await self.conn.wait_reply(fut, c.module, c.function, len(c.args),
+                                                      self.call_timeout)
+            except BadRpc as e:
+                out[key] = Failed(e.reason, str(e))
+            except CallError as e:
+                out[key] = Failed(None, str(e))
+        return out
+
+    async def call(self, call: Call) -> Any:
+        return (await self.wave({"_": call}))["_"]
+
