@@ -73,6 +73,8 @@ _TRUE = Atom("true")
 _FALSE = Atom("false")
 _UNDEFINED = Atom("undefined")
 
+_ATOMS: dict[bytes, Any] = {}  # small-atom bytes -> decoded atom (bounded, see term())
+
 _u16 = struct.Struct(">H").unpack_from
 _u32 = struct.Struct(">I").unpack_from
 _i32 = struct.Struct(">i").unpack_from
@@ -136,6 +138,32 @@ class _Decoder:
         if depth > self.max_depth:
             raise DecodeError(f"term nested deeper than {self.max_depth} levels")
         data = self.data
+        p = self.pos
+        if p + 1 < self.end:
+            # Fast paths for what every RPC reply is made of; bounds were just checked.
+            tag, arg = data[p], data[p + 1]
+            if tag == SMALL_INTEGER_EXT:
+                self.pos = p + 2
+                return arg
+            if tag == SMALL_TUPLE_EXT:
+                self.pos = p + 2
+                if arg > self.end - self.pos:
+                    raise DecodeError(f"tuple arity {arg} exceeds the remaining input")
+                d = depth + 1
+                return tuple([self.term(d) for _ in range(arg)])
+            if tag == ATOM_CACHE_REF and self.cache is not None and arg < len(self.cache):
+                self.pos = p + 2
+                a = self.cache[arg]
+                return True if a == _TRUE else False if a == _FALSE else a
+            if tag == SMALL_ATOM_UTF8_EXT and p + 2 + arg <= self.end:
+                self.pos = p + 2 + arg
+                raw = data[p + 2:p + 2 + arg]
+                cached = _ATOMS.get(raw)
+                if cached is None:
+                    cached = self.make_atom(raw, True)
+                    if len(_ATOMS) < 50_000:
+                        _ATOMS[bytes(raw)] = cached
+                return cached
         tag = data[self.need(1)]
         if tag == SMALL_INTEGER_EXT:
             return data[self.need(1)]
@@ -455,7 +483,7 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
         _enc_int(t.arity, out)
     elif isinstance(t, (tuple, list, dict, str, int, bytes)):
         # subclasses (e.g. NamedTuple, IntEnum): encode as their base type
-        base = next(b for b in (tuple, list, dict, str, int, bytes) if isinstance(t, b))
+        base: Any = next(b for b in (tuple, list, dict, str, int, bytes) if isinstance(t, b))
         _enc(base(t), out, depth)
     else:
         raise EncodeError(f"cannot encode {tt.__name__} as an Erlang term")

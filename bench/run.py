@@ -1,0 +1,311 @@
+"""Benchmarks of the MISSION targets, each beside its yardstick, medians over several runs.
+
+    python bench/run.py                 # all sections, prints a table
+    python bench/run.py --write docs/benchmarks.md --runs 7
+
+Sections (target in brackets):
+  rpc       sequential latency and pipelined rate: bridge vs an Erlang hidden node doing rpc:call
+            [pipelined rate >= 1/2 of Erlang's]
+  cold      one process, cold start to first RPC result: bridge vs erl_call vs erl -hidden
+            [well under erl -hidden]
+  rss       resident memory of an idle connected bridge client [< 40 MiB]
+  collect   full report from the large stand-in profile: bridge vs the same reads inside the VM,
+            round-trip waves, server reductions [<= 3x in-VM time, <= 2 waves, fewer reductions]
+  once      `mim-metrics-bridge --once --dry-run` cold start vs erl -hidden [well under]
+Nothing here is asserted by the test-suite: speed is measured, behaviour is tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "erlang"))
+import launcher as L  # noqa: E402
+
+from mim_bridge.erldist import Atom, connect  # noqa: E402
+
+COOKIE = "benchcookie"
+PY = sys.executable
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def erl_eval(rt: L.Runtime, epmd_port: int, code: str, hidden: bool = True) -> str:
+    """Run Erlang code in a fresh (hidden) node and return what it prints."""
+    cmd = [rt.erl, "-noshell", "-sname", L.unique_name("bench"), "-setcookie", COOKIE]
+    if hidden:
+        cmd.insert(1, "-hidden")
+    cmd += ["-eval", code + ", halt()."]
+    env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(epmd_port)}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    if out.returncode:
+        raise RuntimeError(out.stderr or out.stdout)
+    return out.stdout.strip()
+
+
+def timed_process(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    dt = time.perf_counter() - t0
+    if res.returncode:
+        raise RuntimeError(f"{cmd[0]} failed: {res.stderr.strip()[:300]}")
+    return dt
+
+
+# ------------------------------------------------------------------------------------ rpc
+async def bridge_rpc(node: str, epmd_port: int, n_seq: int, n_par: int) -> tuple[float, float]:
+    conn = await connect(node, COOKIE, epmd_port=epmd_port)
+    try:
+        for _ in range(200):  # warm up
+            await conn.rpc("erlang", "abs", [-1])
+        t0 = time.perf_counter()
+        for _ in range(n_seq):
+            await conn.rpc("erlang", "abs", [-1])
+        seq_us = (time.perf_counter() - t0) / n_seq * 1e6
+        t0 = time.perf_counter()
+        res = await asyncio.gather(*(conn.rpc("erlang", "abs", [-i]) for i in range(n_par)))
+        rate = n_par / (time.perf_counter() - t0)
+        assert res == list(range(n_par))
+        return seq_us, rate
+    finally:
+        await conn.close()
+
+
+def erlang_rpc(rt: L.Runtime, node: str, epmd_port: int, n_seq: int, n_par: int,
+               rex: bool) -> tuple[float, float]:
+    call = (f"gen_server:call({{rex, '{node}'}}, {{call, erlang, abs, [-1], user}})" if rex
+            else f"rpc:call('{node}', erlang, abs, [-1])")
+    code = f"""
+        true = net_kernel:connect_node('{node}'),
+        Call = fun() -> {call} end,
+        [Call() || _ <- lists:seq(1, 200)],
+        T0 = erlang:monotonic_time(microsecond),
+        [Call() || _ <- lists:seq(1, {n_seq})],
+        T1 = erlang:monotonic_time(microsecond),
+        Self = self(),
+        [spawn(fun() -> Self ! {{done, Call()}} end) || _ <- lists:seq(1, {n_par})],
+        [receive {{done, 1}} -> ok end || _ <- lists:seq(1, {n_par})],
+        T2 = erlang:monotonic_time(microsecond),
+        io:format("~p ~p~n", [(T1 - T0) / {n_seq}, {n_par} * 1000000 / (T2 - T1)])"""
+    seq, rate = erl_eval(rt, epmd_port, code).split()[-2:]
+    return float(seq), float(rate)
+
+
+def section_rpc(runs: int, rt: L.Runtime, node: str, port: int) -> list[dict[str, Any]]:
+    n_seq, n_par = 2000, 5000
+    b = [asyncio.run(bridge_rpc(node, port, n_seq, n_par)) for _ in range(runs)]
+    e = [erlang_rpc(rt, node, port, n_seq, n_par, rex=False) for _ in range(runs)]
+    x = [erlang_rpc(rt, node, port, n_seq, n_par, rex=True) for _ in range(runs)]
+    med = lambda rows, i: statistics.median(r[i] for r in rows)  # noqa: E731
+    rows = [
+        {"metric": "sequential RPC latency (us/call)", "bridge": med(b, 0),
+         "yardstick": med(e, 0), "yardstick_name": "Erlang hidden node rpc:call",
+         "extra": f"rex gen_server:call {med(x, 0):.0f}"},
+        {"metric": f"pipelined RPC rate ({n_par} in flight, calls/s)", "bridge": med(b, 1),
+         "yardstick": med(e, 1), "yardstick_name": "Erlang hidden node rpc:call",
+         "extra": f"rex gen_server:call {med(x, 1):.0f}", "target": ">= 0.5x"},
+    ]
+    return rows
+
+
+# ------------------------------------------------------------------------------------ cold
+def erl_call_path(rt: L.Runtime) -> str | None:
+    found = shutil.which("erl_call") or rt.tool("erl_call")
+    if found:
+        return found
+    hits = sorted(Path("/usr/lib/erlang/lib").glob("erl_interface-*/bin/erl_call"))
+    return str(hits[-1]) if hits else None
+
+
+def section_cold(runs: int, rt: L.Runtime, node: str, port: int) -> list[dict[str, Any]]:
+    env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(port), "BRIDGE_COOKIE": COOKIE}
+    bridge = median_of(runs, lambda: timed_process(
+        [PY, "-m", "mim_bridge.erldist", node, "erlang", "node"], env))
+    erl = median_of(runs, lambda: timed_process(
+        [rt.erl, "-hidden", "-noshell", "-sname", L.unique_name("cold"), "-setcookie", COOKIE,
+         "-eval", f"io:format(\"~p~n\", [rpc:call('{node}', erlang, node, [])]), halt()."],
+        env))
+    rows = [{"metric": "cold start to first RPC result (s)", "bridge": bridge,
+             "yardstick": erl, "yardstick_name": "erl -hidden -eval rpc:call",
+             "target": "well under"}]
+    ec = erl_call_path(rt)
+    if ec:
+        t = median_of(runs, lambda: timed_process(
+            [ec, "-c", COOKIE, "-sname", node, "-a", "erlang node"], env))
+        rows[0]["extra"] = f"erl_call {t:.3f}"
+    return rows
+
+
+# ------------------------------------------------------------------------------------ rss
+RSS_SCRIPT = """
+import asyncio, sys
+from mim_bridge.erldist import connect
+async def main():
+    c = await connect(sys.argv[1], sys.argv[2], epmd_port=int(sys.argv[3]))
+    await c.rpc("erlang", "node", [])
+    print("ready", flush=True)
+    await asyncio.sleep(30)
+asyncio.run(main())
+"""
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def section_rss(runs: int, node: str, port: int) -> list[dict[str, Any]]:
+    def one() -> float:
+        p = subprocess.Popen([PY, "-c", RSS_SCRIPT, node, COOKIE, str(port)],
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+            time.sleep(1.0)
+            return rss_kib(p.pid) / 1024
+        finally:
+            p.kill()
+            p.wait()
+    return [{"metric": "idle connected client RSS (MiB)", "bridge": median_of(runs, one),
+             "yardstick": 40.0, "yardstick_name": "target", "target": "< 40"}]
+
+
+# ------------------------------------------------------------------------------------ collect
+def section_collect(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
+    if not hasattr(L, "StandIn"):
+        return []
+    from mim_bridge.collect import Collector
+
+    name = L.unique_name("large") + "@localhost"
+    with L.StandIn(name, COOKIE, profile="large", runtime=rt, epmd_port=port):  # type: ignore[attr-defined]
+        async def bridge_once() -> tuple[float, int, int]:
+            conn = await connect(name, COOKIE, epmd_port=port)
+            try:
+                await Collector(conn).collect()  # warm up
+                r0 = await conn.rpc("erlang", "statistics", [Atom("reductions")])
+                t0 = time.perf_counter()
+                rep = await Collector(conn).collect()
+                dt = time.perf_counter() - t0
+                r1 = await conn.rpc("erlang", "statistics", [Atom("reductions")])
+                return dt, rep.waves, r1[0] - r0[0]
+            finally:
+                await conn.close()
+
+        b = [asyncio.run(bridge_once()) for _ in range(runs)]
+
+        async def baseline() -> tuple[float, int]:
+            conn = await connect(name, COOKIE, epmd_port=port)
+            try:
+                micros, reds = await conn.rpc("mim_standin_baseline", "measure", [runs])
+                return micros / 1e6, reds
+            finally:
+                await conn.close()
+
+        in_vm_s, in_vm_reds = asyncio.run(baseline())
+    return [
+        {"metric": "full report, large profile (s)", "bridge": statistics.median(x[0] for x in b),
+         "yardstick": in_vm_s, "yardstick_name": "same reads inside the VM", "target": "<= 3x"},
+        {"metric": "sequential round-trip waves", "bridge": max(x[1] for x in b),
+         "yardstick": 2, "yardstick_name": "target", "target": "<= 2"},
+        {"metric": "server reductions per report (whole VM)",
+         "bridge": statistics.median(x[2] for x in b), "yardstick": in_vm_reds,
+         "yardstick_name": "in-VM collection", "target": "fewer"},
+    ]
+
+
+def section_once(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
+    if not hasattr(L, "StandIn"):
+        return []
+    name = L.unique_name("once") + "@localhost"
+    env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(port), "BRIDGE_COOKIE": COOKIE}
+    script = shutil.which("mim-metrics-bridge")
+    cmd = ([script] if script and "pyenv/shims" not in script
+           else [PY, "-m", "mim_bridge.cli"]) + ["--node", name, "--once", "--dry-run",
+                                                  "--report", "true"]
+    with L.StandIn(name, COOKIE, profile="small", runtime=rt, epmd_port=port):  # type: ignore[attr-defined]
+        bridge = median_of(runs, lambda: timed_process(cmd, env))
+        erl = median_of(runs, lambda: timed_process(
+            [rt.erl, "-hidden", "-noshell", "-sname", L.unique_name("cold"), "-setcookie",
+             COOKIE, "-eval",
+             f"io:format(\"~p~n\", [rpc:call('{name}', erlang, node, [])]), halt()."], env))
+    return [{"metric": "`--once --dry-run` cold start (s)", "bridge": bridge, "yardstick": erl,
+             "yardstick_name": "erl -hidden, one rpc:call", "target": "well under"}]
+
+
+# ------------------------------------------------------------------------------------ main
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{platform.node() and 'Linux'} {platform.release()}, {os.cpu_count()} cores, "
+            f"{cpu}, Python {platform.python_version()}")
+
+
+def render(rows: list[dict[str, Any]], header: str) -> str:
+    out = [header, "", "| metric | bridge | yardstick | ratio | target | notes |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        b, y = r["bridge"], r["yardstick"]
+        ratio = f"{b / y:.2f}" if y else "-"
+        fmt = (lambda v: f"{v:.3f}") if max(abs(b), abs(y)) < 10 else (lambda v: f"{v:,.0f}")
+        out.append(f"| {r['metric']} | {fmt(b)} | {fmt(y)} ({r['yardstick_name']}) | {ratio} "
+                   f"| {r.get('target', '')} | {r.get('extra', '')} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--otp", default="25")
+    ap.add_argument("--sections", default="rpc,cold,rss,collect,once")
+    ap.add_argument("--write", type=Path, help="also write the table as Markdown to this file")
+    ns = ap.parse_args()
+    rt = L.runtimes()[ns.otp]
+    sections = ns.sections.split(",")
+    rows: list[dict[str, Any]] = []
+    with L.Epmd(rt) as epmd:
+        node = L.unique_name("server") + "@localhost"
+        with L.ErlNode(node, COOKIE, runtime=rt, epmd_port=epmd.port):
+            if "rpc" in sections:
+                rows += section_rpc(ns.runs, rt, node, epmd.port)
+            if "cold" in sections:
+                rows += section_cold(ns.runs, rt, node, epmd.port)
+            if "rss" in sections:
+                rows += section_rss(ns.runs, node, epmd.port)
+        if "collect" in sections:
+            rows += section_collect(ns.runs, rt, epmd.port)
+        if "once" in sections:
+            rows += section_once(ns.runs, rt, epmd.port)
+    header = (f"Benchmarks, {time.strftime('%Y-%m-%d')}, server OTP {ns.otp}, medians of "
+              f"{ns.runs} runs, on {machine()}")
+    table = render(rows, header)
+    print(table)
+    print(json.dumps(rows, indent=1), file=sys.stderr)
+    if ns.write:
+        ns.write.write_text("# Benchmark figures\n\nProduced by `python bench/run.py --write "
+                            f"{ns.write}`. Re-run after changes that touch speed or memory.\n\n"
+                            + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
