@@ -111,8 +111,7 @@ def resolve_endpoint(override: str | None = None, environ: Mapping[str, str] | N
     parts = urlsplit(endpoint)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise EndpointError(
-            f"the GA4 endpoint {endpoint!r} is not an http(s) URL; "
-            f"use e.g. {DEFAULT_ENDPOINT}"
+            f"the GA4 endpoint {endpoint!r} is not an http(s) URL; use e.g. {DEFAULT_ENDPOINT}"
         )
     if parts.query or parts.fragment:
         raise EndpointError(
@@ -126,7 +125,7 @@ def debug_endpoint(endpoint: str) -> str:
     """The validation server on the same base: ``…/mp/collect`` becomes ``…/debug/mp/collect``."""
     parts = urlsplit(endpoint)
     path = parts.path.rstrip("/")
-    base = path[: -len("/mp/collect")] if path.endswith("/mp/collect") else path
+    base = path.removesuffix("/mp/collect")
     return urlunsplit((parts.scheme, parts.netloc, base + "/debug/mp/collect", "", ""))
 
 

@@ -47,6 +47,7 @@ class DeliveryError(Ga4Error):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.attempts = 1  # HTTP attempts made before giving up; the sender sets it
 
 
 class RetryableDeliveryError(DeliveryError):

@@ -74,8 +74,10 @@ def safe_name(name: str, reserved: frozenset[str]) -> str:
     if _is_valid_name(name, reserved):
         return name
     cleaned = _BAD_CHARS_RE.sub("_", name)
-    if not _is_valid_name(cleaned, reserved):
+    lowered = cleaned.lower()
+    if not cleaned[:1].isalpha() or lowered in reserved or lowered.startswith(RESERVED_PREFIXES):
         cleaned = "x_" + cleaned
+    # Cutting cannot create a reserved name: they are all shorter than the limit.
     return cleaned[:MAX_NAME_LENGTH]
 
 

@@ -9,7 +9,8 @@ param. Anything the tables do not know is private by default:
   counted into ``custom_module_count`` instead (MongooseIM itself would have named it);
 * a param key that is not expected is dropped; a string value that is not on the relevant
   allowlist or of the expected shape becomes a neutral token (``other``, ``unknown``,
-  ``unknown_config_type``) or is dropped; an integer param must be an integer.
+  ``unknown_config_type``) or is dropped; a version keeps only its ``X.Y.Z`` unless the rest is
+  ``git describe`` or release-candidate output; an integer param must be an integer.
 
 Logs name only allowlisted event names and param keys, never a value or an unknown key, so the
 logs cannot leak what the report must not carry. The module is pure: no I/O besides debug logs.
@@ -60,6 +61,16 @@ def _shaped(pattern: re.Pattern[str], fallback: str | None) -> Check:
     return check
 
 
+def _version(value: ParamValue) -> ParamValue | None:
+    """Keep a known version shape; else keep only its X.Y.Z; else ``unknown``."""
+    if not isinstance(value, str):
+        return UNKNOWN_VERSION
+    if names.VERSION_RE.fullmatch(value):
+        return value
+    prefix = names.VERSION_PREFIX_RE.match(value)
+    return prefix.group(0) if prefix else UNKNOWN_VERSION
+
+
 def _enabled(value: ParamValue) -> ParamValue | None:
     return value if value == "enabled" else None
 
@@ -90,7 +101,7 @@ _RULES: dict[str, _Rule] = {
     "cluster": _Rule(
         {
             "uptime": _shaped(names.UPTIME_RE, None),
-            "version": _shaped(names.VERSION_RE, UNKNOWN_VERSION),
+            "version": _version,
             "component": _count,
             "node_number": _count,
             "config_type": _one_of(names.CONFIG_TYPES, "unknown_config_type"),

@@ -4,7 +4,7 @@ MongooseIM sends ``mongoose_cluster_id:get_cached_cluster_id()`` so every node o
 under one id. The bridge does the same when the node returns a well-formed id (a UUID, with the
 ``ephemeral-`` prefix MongooseIM 6.4+ adds without a persistent RDBMS). Anything else (an error,
 an older node, a malformed value) falls back to a random UUID created once and kept in a state
-file (0600, in a 0700 directory when the bridge creates it), so the id stays the same across restarts of the bridge.
+file (0600, in a 0700 directory when the bridge creates it), so it survives restarts.
 """
 
 from __future__ import annotations

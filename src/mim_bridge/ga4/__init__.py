@@ -1,0 +1,62 @@
+"""Google Analytics 4 Measurement Protocol sender: destinations, limits, batches, retries, spool.
+
+Pure layer: :mod:`.destinations`, :mod:`.limits`, :mod:`.payload`, :mod:`.validation`.
+I/O: :mod:`.transport` (one HTTP attempt), :mod:`.spool` (files), :mod:`.sender` (the façade).
+"""
+
+from mim_bridge.ga4.destinations import (
+    DEFAULT_ENDPOINT,
+    ENDPOINT_ENV,
+    MONGOOSEIM_CI,
+    MONGOOSEIM_PRODUCTION,
+    Destination,
+    debug_endpoint,
+    default_destination,
+    destinations_for,
+    resolve_endpoint,
+    tracking_destination,
+)
+from mim_bridge.ga4.errors import (
+    DeliveryError,
+    EndpointError,
+    Ga4Error,
+    RejectedError,
+    RetryableDeliveryError,
+    SpoolError,
+    TrackingIdError,
+)
+from mim_bridge.ga4.limits import LimitFix
+from mim_bridge.ga4.payload import Batch, PreparedReport, build_body, encode_body, prepare
+from mim_bridge.ga4.sender import BatchOutcome, DeliveryReport, Ga4Sender, anonymity_gate
+from mim_bridge.ga4.validation import ValidationMessage
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "ENDPOINT_ENV",
+    "MONGOOSEIM_CI",
+    "MONGOOSEIM_PRODUCTION",
+    "Batch",
+    "BatchOutcome",
+    "DeliveryError",
+    "DeliveryReport",
+    "Destination",
+    "EndpointError",
+    "Ga4Error",
+    "Ga4Sender",
+    "LimitFix",
+    "PreparedReport",
+    "RejectedError",
+    "RetryableDeliveryError",
+    "SpoolError",
+    "TrackingIdError",
+    "ValidationMessage",
+    "anonymity_gate",
+    "build_body",
+    "debug_endpoint",
+    "default_destination",
+    "destinations_for",
+    "encode_body",
+    "prepare",
+    "resolve_endpoint",
+    "tracking_destination",
+]
