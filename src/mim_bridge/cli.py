@@ -1,0 +1,229 @@
+"""``bridge`` / ``mim-metrics-bridge``: the command line, logging, and errors as exit statuses.
+
+Every failure ends as one line on stderr saying what is wrong and what to do, and a documented
+exit status (:mod:`mim_bridge.exit_codes`); a traceback only with ``-v``. The flags are generated
+from :data:`mim_bridge.config.OPTIONS`, the same table the environment and TOML layers use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .config import OPTIONS, Config, ConfigError, Mode, load
+from .exit_codes import ExitCode, for_error
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("mim_bridge")
+
+EXAMPLES = """\
+examples:
+  bridge --node mongooseim@mim-1.example.com --cookie-file /etc/mongooseim/cookie
+  bridge --node mim@host1 --node mim@host2 --config /etc/mongooseim/mongooseim.toml
+  BRIDGE_COOKIE=secret bridge --node mongooseim@localhost --once --dry-run
+  bridge --node mongooseim@localhost --check              # diagnose step by step
+  bridge --node mongooseim@localhost --once --validate    # ask GA4's validation server
+
+Every option is also an environment variable BRIDGE_<OPTION> (BRIDGE_NODE is comma-separated)
+and a key of a [bridge] table in the --config TOML file, which may be MongooseIM's own
+mongooseim.toml; its [services.service_mongoose_system_metrics] section is read too.
+Precedence: flags > environment > file > defaults. DO_NOT_TRACK=1 disables reporting.
+
+exit statuses: 0 ok or reporting disabled, 1 unexpected error, 2 bad usage or configuration,
+3 node/EPMD unreachable, 4 cookie or handshake refused, 5 not a MongooseIM node,
+6 GA4 did not take the report (--once, --validate), 7 TLS problem, 8 report file or state
+directory not writable, 130 a one-shot run was interrupted. See docs/cli.md.
+"""
+
+_BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
+_METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
+             "report": "true|false", "tls_verify": "true|false", "epmd_port": "PORT",
+             "log_format": "text|json", "tracking_id": "G-XXXXXXXXXX", "tracking_secret": "SECRET",
+             "ga_url": "URL"}
+_GROUPS = {"node": "nodes", "cookie": "nodes", "cookie_file": "nodes", "sname": "nodes",
+           "name": "nodes", "epmd_port": "nodes", "discover": "nodes",
+           "initial_report": "reporting", "periodic_report": "reporting", "report": "reporting",
+           "tracking_id": "reporting", "tracking_secret": "reporting", "ga_url": "reporting",
+           "allow_double_report": "reporting", "report_file": "files", "state_dir": "files",
+           "log_format": "output"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, not usage + message
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+        description="Report a MongooseIM cluster's anonymous system metrics to Google Analytics 4, "
+                    "reading them from outside as a hidden Erlang node with read-only calls.",
+        argument_default=argparse.SUPPRESS)
+    groups = {name: parser.add_argument_group(title) for name, title in (
+        ("nodes", "nodes and distribution"), ("reporting", "reporting (MongooseIM's options)"),
+        ("files", "files"), ("tls", "TLS distribution"), ("timeouts", "timeouts"),
+        ("output", "output"))}
+    for opt in OPTIONS:
+        group = groups[_GROUPS.get(opt.name, "tls" if opt.name.startswith("tls")
+                                   else "timeouts" if opt.name.endswith(("timeout", "ticktime"))
+                                   else "output")]
+        if opt.name == "node":
+            group.add_argument("--node", dest="node", action="append", metavar="NAME@HOST",
+                               help=opt.help)
+        elif opt.name in _BOOL_FLAGS:
+            group.add_argument(_BOOL_FLAGS[opt.name], dest=opt.name, action="store_const",
+                               const="true", help=opt.help)
+        elif opt.name == "discover":
+            group.add_argument("--no-discover", dest="discover", action="store_const",
+                               const="false", help="report only the given nodes, not the other "
+                               "members of their cluster")
+        else:
+            group.add_argument(opt.flag, dest=opt.name,
+                               metavar=_METAVARS.get(opt.name, opt.name.split("_")[-1].upper()),
+                               help=opt.help)
+    groups["files"].add_argument("--config", dest="config", metavar="FILE",
+                                 help="TOML file: a [bridge] table, or MongooseIM's own "
+                                 "mongooseim.toml (env BRIDGE_CONFIG)")
+    modes = parser.add_argument_group("modes (default: run as a service)")
+    modes.add_argument("--once", action="store_true",
+                       help="report once now and exit (status 6 if GA4 did not take it)")
+    modes.add_argument("--dry-run", action="store_true",
+                       help="collect once and print the exact JSON that would be sent; send "
+                       "nothing (implies --once)")
+    modes.add_argument("--validate", action="store_true",
+                       help="send once to GA4's validation server and print its messages")
+    modes.add_argument("--check", action="store_true",
+                       help="diagnose step by step (EPMD, cookie, hidden node, version, "
+                       "service, report, GA4 endpoint); exit 0 when a node is readable")
+    out = groups["output"]
+    out.add_argument("-v", "--verbose", action="count", default=0,
+                     help="more detail; tracebacks on errors (-vv: also library debug logs)")
+    out.add_argument("-q", "--quiet", action="count", default=0,
+                     help="warnings and errors only (-qq: errors only)")
+    out.add_argument("--version", action="version", version=f"mongooseim-metrics-bridge "
+                     f"{__version__}")
+    return parser
+
+
+# ------------------------------------------------------------------------------------ logging
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and structured extras."""
+
+    _EXTRAS = ("what", "report_filename", "exit_status")
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+            .isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in self._EXTRAS:
+            if hasattr(record, key):
+                doc[key] = getattr(record, key)
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def setup_logging(log_format: str, verbosity: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                               "%Y-%m-%dT%H:%M:%S%z"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    levels = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO}
+    root.setLevel(levels.get(max(verbosity, -2), logging.DEBUG))
+    # Library chatter (urllib3 connection pools, asyncio) only at -vv.
+    for name in ("urllib3", "asyncio"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+
+
+# ------------------------------------------------------------------------------------ main
+
+def _prog() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "bridge"
+    return name if name in ("bridge", "mim-metrics-bridge") else "bridge"
+
+
+async def _dispatch(config: Config) -> int:
+    # Imported here so that --help and --version stay fast.
+    if config.mode == "check":
+        from .check import run_check
+        return await run_check(config)
+    from . import oneshot, service
+    runners = {"service": service.run_service, "once": oneshot.run_once,
+               "dry_run": oneshot.run_dry_run, "validate": oneshot.run_validate}
+    return await runners[config.mode](config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (see :mod:`mim_bridge.exit_codes`)."""
+    prog = _prog()
+    parser = build_parser(prog)
+    args = vars(parser.parse_args(argv))
+    verbosity = args.pop("verbose", 0) - args.pop("quiet", 0)
+    modes: dict[str, Mode] = {"dry_run": "dry_run", "validate": "validate", "check": "check"}
+    chosen = [modes[m] for m in modes if args.pop(m, False)]
+    if len(chosen) > 1:
+        parser.error(" and ".join("--" + m.replace("_", "-") for m in chosen)
+                     + " cannot be combined")
+    once = args.pop("once", False)
+    mode: Mode = chosen[0] if chosen else "once" if once else "service"
+    config_file = args.pop("config", None)
+    try:
+        config = load(args, mode=mode, verbosity=verbosity, config_file=config_file)
+    except ConfigError as e:
+        sys.stderr.write(f"{prog}: error: {e}\n")
+        return ExitCode.USAGE
+    setup_logging(config.log_format, verbosity)
+    if config.mode != "service" and len(config.nodes) == 1:
+        # The final error line says it already; no failover to announce.
+        logging.getLogger("mim_bridge.collect.cluster").addFilter(_without_seed_failures)
+    if config.sources.get("cookie") == "--cookie" and config.cookie_source == "--cookie":
+        log.warning("the cookie given with --cookie is visible to other users in the process "
+                    "list; prefer --cookie-file or the BRIDGE_COOKIE environment variable")
+    try:
+        return asyncio.run(_dispatch(config))
+    except KeyboardInterrupt:
+        return _fail(prog, config, "interrupted", ExitCode.INTERRUPTED)
+    except Exception as e:  # every error ends as one line and an exit status
+        code = for_error(e)
+        if code is ExitCode.INTERNAL:
+            if verbosity > 0:
+                log.exception("unexpected error")
+            return _fail(prog, config, f"unexpected error: {type(e).__name__}: {e}; run again "
+                         "with -v for the traceback, and please report it", code)
+        if verbosity > 0:
+            log.debug("traceback of the error below", exc_info=e)
+        return _fail(prog, config, str(e), code)
+
+
+def _without_seed_failures(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("cannot collect from")
+
+
+def _fail(prog: str, config: Config, message: str, code: ExitCode) -> int:
+    if config.log_format == "json":
+        log.error("%s", message, extra={"what": "exit", "exit_status": int(code)})
+    else:
+        sys.stderr.write(f"{prog}: error: {message}\n")
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""One report: collect the cluster, decide which nodes to report, gate, write the file, send.
+
+The steps are separate methods because the command's modes use different subsets: the service
+and ``--once`` run them all, ``--dry-run`` stops before writing, ``--validate`` sends to the
+validation server instead, ``--check`` only collects. :class:`Reporter` keeps what must survive
+from one report to the next: the previous stanza totals, and which notices were already given.
+
+Which nodes are reported follows MongooseIM, where every node runs its own reporter:
+
+* a node whose own configuration says ``report = false`` is not reported (its operator said no);
+* a node whose own system-metrics service runs and sends to GA4 (MongooseIM 6.1+) is not
+  reported twice unless ``allow_double_report``; a running 3.6-6.0 service sends to Universal
+  Analytics, which is dead, so the bridge reports such a node in its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from . import consent
+from .collect import ClusterReport, NodeReport, collect_cluster
+from .config import Config
+from .events import Event
+from .ga4 import DeliveryReport, Ga4Sender, prepare
+from .nodes import NodePool
+from .report import DEFAULT_STATE_FILENAME, ClientId, anonymise, resolve_client_id
+from .report.atomic_file import write_atomically
+from .state import NodeTotals, StanzaState, uptime_seconds
+
+__all__ = ["Prepared", "Reporter", "in_thread", "request_bodies", "sends_to_ga4"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Collect = Callable[..., Awaitable[ClusterReport]]
+
+
+def sends_to_ga4(version: str | None) -> bool:
+    """Whether MongooseIM *version*'s own service reports to GA4 (6.1+); unknown counts as yes."""
+    m = re.match(r"^(\d+)\.(\d+)", version or "")
+    return m is None or (int(m[1]), int(m[2])) >= (6, 1)
+
+
+@dataclass
+class Prepared:
+    """A collected cluster, anonymised and ready to be written and sent."""
+
+    client_id: ClientId
+    reports: list[tuple[str, tuple[Event, ...]]]  # (node, events) in sending order
+    totals: dict[str, NodeTotals]
+    not_reported: dict[str, str] = field(default_factory=dict)  # node -> why
+    opted_out: list[str] = field(default_factory=list)
+    collected: list[NodeReport] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[Event]:
+        return [e for _, events in self.reports for e in events]
+
+    @property
+    def all_opted_out(self) -> bool:
+        return bool(self.opted_out) and not self.reports and len(self.opted_out) == len(
+            self.collected)
+
+
+def request_bodies(prepared: Prepared) -> list[bytes]:
+    """The exact GA4 request bodies of the report (one per batch of at most 25 events)."""
+    return [batch.body for _, events in prepared.reports
+            for batch in prepare(prepared.client_id.value, events).batches]
+
+
+def render_file(events: Sequence[Event]) -> bytes:
+    """The report file: a pretty JSON list of ``{name, params}``, as MongooseIM writes it."""
+    return (json.dumps([e.to_json() for e in events], indent=2) + "\n").encode("utf-8")
+
+
+async def in_thread(fn: Callable[[], T], name: str) -> T:
+    """Run blocking *fn* in a daemon thread: an HTTP request that outlives a bounded shutdown
+    must not keep the process alive (the default executor's threads would)."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as e:  # noqa: BLE001 - handed over to the awaiting task
+            settle = functools.partial(_fail, fut, e)
+        else:
+            settle = functools.partial(_succeed, fut, result)
+        try:
+            loop.call_soon_threadsafe(settle)
+        except RuntimeError:
+            pass  # the loop is gone: the process is shutting down
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await fut
+
+
+def _succeed(fut: asyncio.Future[T], result: T) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+def _fail(fut: asyncio.Future[T], error: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(error)
+
+
+class Reporter:
+    """The report pipeline, with the memory it needs between reports."""
+
+    def __init__(self, config: Config, pool: NodePool, state: StanzaState, *,
+                 collect: Collect = collect_cluster) -> None:
+        self.config = config
+        self.pool = pool
+        self.state = state
+        self._collect = collect
+        self._told: set[tuple[str, str]] = set()  # notices given, so each is logged once
+
+    async def prepare(self, *, discover: bool | None = None) -> Prepared:
+        """Collect every reachable member and keep what may be reported.
+
+        Raises the collector's errors when no ``--node`` can be read.
+        """
+        cfg = self.config
+        cluster = await self._collect(
+            self.pool.get, self.pool.order(cfg.nodes), self.state.previous(),
+            discover=cfg.discover if discover is None else discover,
+            call_timeout=cfg.call_timeout)
+        await self.pool.keep_only([*cfg.nodes, *(m for r in cluster.nodes for m in r.members),
+                                   *(r.node for r in cluster.nodes)])
+        client_id = resolve_client_id(cluster.client_id, cfg.state_dir / DEFAULT_STATE_FILENAME)
+        prepared = Prepared(client_id, [], {}, dict(cluster.skipped), collected=cluster.nodes)
+        for node in cluster.nodes:
+            why = self._exclusion(node)
+            if why is not None:
+                prepared.not_reported[node.node] = why
+                if why == "report = false":
+                    prepared.opted_out.append(node.node)
+                continue
+            events = anonymise(node.events).events
+            uptime = uptime_seconds(events)
+            if self.state.restarted(node.node, node.stanza_totals, uptime):
+                log.info("%s restarted since the previous report: stanza increments start "
+                         "over from its new totals", node.node)
+                events = tuple(_increment_is_total(e) for e in events)
+            prepared.reports.append((node.node, events))
+            if node.stanza_totals is not None:
+                prepared.totals[node.node] = NodeTotals(dict(node.stanza_totals), uptime)
+        return prepared
+
+    def write_file(self, prepared: Prepared) -> None:
+        """Replace the report file atomically with every reported node's events."""
+        write_atomically(self.config.report_file, render_file(prepared.events))
+
+    async def send(self, sender: Ga4Sender, prepared: Prepared,
+                   stopping: threading.Event) -> dict[str, DeliveryReport]:
+        """Deliver each node's events (spool first, oldest first) under the cluster's client id.
+
+        Returns the delivery of every node handed to the sender; once *stopping* is set no
+        further node is started (its totals are then not committed, so nothing is skipped).
+        """
+        client_id = prepared.client_id.value
+
+        def work() -> dict[str, DeliveryReport]:
+            out: dict[str, DeliveryReport] = {}
+            for node, events in prepared.reports:
+                if stopping.is_set():
+                    break
+                log.debug("sending %d events of %s", len(events), node)
+                out[node] = sender.send(client_id, events)
+            return out
+
+        return await in_thread(work, "ga4-send")
+
+    def commit(self, prepared: Prepared, nodes: Iterable[str]) -> None:
+        """These nodes' reports are written and spooled: their totals become the previous ones."""
+        self.state.update({n: prepared.totals[n] for n in nodes if n in prepared.totals})
+
+    def _exclusion(self, node: NodeReport) -> str | None:
+        service = node.service
+        if service.configured and service.report is False:
+            self._tell_once("opted_out", node.node, consent.node_opted_out(node.node))
+            return "report = false"
+        if service.running and sends_to_ga4(node.version):
+            if not self.config.allow_double_report:
+                self._tell_once("double", node.node,
+                                consent.double_report(node.node, node.version))
+                return "its own system-metrics service reports to GA4"
+        elif service.running:
+            self._tell_once("ua", node.node, consent.ua_era_service(node.node, node.version),
+                            logging.INFO)
+        if self._told & {("double", node.node), ("opted_out", node.node)}:
+            self._told -= {("double", node.node), ("opted_out", node.node)}
+            log.info("reporting %s again: nothing else reports it now", node.node)
+        return None
+
+    def _tell_once(self, kind: str, node: str, message: str, level: int = logging.WARNING
+                   ) -> None:
+        if (kind, node) not in self._told:
+            self._told.add((kind, node))
+            log.log(level, "%s", message)
+
+
+def _increment_is_total(event: Event) -> Event:
+    if event.name != "xmpp_stanza_count" or "total" not in event.params:
+        return event
+    return Event(event.name, {**event.params, "increment": event.params["total"]})

@@ -1,0 +1,83 @@
+"""Exit statuses of the ``bridge`` command, and which error maps to which, in one place.
+
+Scripts and container health checks branch on these numbers, so they are part of the interface:
+``docs/cli.md`` documents the same table and a unit test keeps the two in step.
+
+======  =================  ==============================================================
+status  name               meaning
+======  =================  ==============================================================
+0       OK                 done; also: reporting is disabled (``report = false``,
+                           ``DO_NOT_TRACK=1``, or the node's own ``report = false``)
+1       INTERNAL           an unexpected error (a bug: run again with ``-v`` and report it)
+2       USAGE              bad command line, environment variable or configuration file
+3       UNREACHABLE        no node could be reached (EPMD down, node not registered,
+                           connection refused or lost, timeout)
+4       AUTH               the node refused the bridge (wrong cookie, handshake refused)
+5       NOT_MONGOOSEIM     the node answers but is not a MongooseIM node
+6       SEND_FAILED        ``--once``/``--validate``: GA4 did not take the report (it stays
+                           in the spool), or the validation server found problems
+7       TLS                TLS distribution failed (certificates, keys, CA, protocol)
+8       LOCAL_FILES        the report file or the state directory cannot be written
+130     INTERRUPTED        a one-shot run (``--once``, ``--dry-run``, ...) was interrupted
+======  =================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from .collect import NotMongooseIM
+from .config import ConfigError
+from .erldist import (
+    ConnectError,
+    CookieMismatch,
+    ErldistError,
+    HandshakeRefused,
+    NodeNameError,
+    TlsError,
+)
+from .ga4 import EndpointError, SpoolError, TrackingIdError
+from .oneshot import Interrupted, SendFailed
+from .report import ReportError
+
+__all__ = ["ExitCode", "for_error"]
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    UNREACHABLE = 3
+    AUTH = 4
+    NOT_MONGOOSEIM = 5
+    SEND_FAILED = 6
+    TLS = 7
+    LOCAL_FILES = 8
+    INTERRUPTED = 130
+
+
+# First match wins, so subclasses come before their bases.
+_BY_TYPE: tuple[tuple[type[BaseException], ExitCode], ...] = (
+    (ConfigError, ExitCode.USAGE),
+    (NodeNameError, ExitCode.USAGE),
+    (TrackingIdError, ExitCode.USAGE),
+    (EndpointError, ExitCode.USAGE),
+    (TlsError, ExitCode.TLS),
+    (CookieMismatch, ExitCode.AUTH),
+    (HandshakeRefused, ExitCode.AUTH),
+    (ConnectError, ExitCode.UNREACHABLE),
+    (NotMongooseIM, ExitCode.NOT_MONGOOSEIM),
+    (ReportError, ExitCode.LOCAL_FILES),
+    (SendFailed, ExitCode.SEND_FAILED),
+    (Interrupted, ExitCode.INTERRUPTED),
+    (SpoolError, ExitCode.LOCAL_FILES),
+    (ErldistError, ExitCode.UNREACHABLE),  # ConnectionLost, CallTimeout, protocol errors
+)
+
+
+def for_error(exc: BaseException) -> ExitCode:
+    """The exit status for an error that ends the run; INTERNAL for anything unforeseen."""
+    for kind, code in _BY_TYPE:
+        if isinstance(exc, kind):
+            return code
+    return ExitCode.INTERNAL

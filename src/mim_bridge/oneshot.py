@@ -1,0 +1,171 @@
+"""The one-shot modes: ``--once`` (report now), ``--dry-run`` (print it), ``--validate``.
+
+They share the service's pipeline (:class:`mim_bridge.cycle.Reporter`) and differ only in the
+last step. ``--dry-run`` prints on stdout exactly the request bodies ``--once`` would POST (JSON
+Lines, one body per line, identical for every tracking id) and writes nothing but the client id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TextIO
+
+from .config import Config
+from .cycle import Prepared, Reporter, in_thread, request_bodies
+from .ga4 import DeliveryError, resolve_endpoint
+from .nodes import NodePool
+from .service import (
+    StopAwareTime,
+    build_pool,
+    build_sender,
+    capture_signals,
+    check_report_file,
+    reporting_allowed,
+)
+from .state import FILENAME as STATE_FILENAME
+from .state import StanzaState
+
+__all__ = ["Interrupted", "SendFailed", "run_dry_run", "run_once", "run_validate"]
+
+log = logging.getLogger(__name__)
+
+
+class SendFailed(Exception):
+    """GA4 did not take the report, or its validation server found problems (exit status 6)."""
+
+
+class Interrupted(Exception):
+    """A one-shot run was stopped by SIGINT/SIGTERM before it finished (exit status 130)."""
+
+
+async def _interruptible(coro: Coroutine[Any, Any, int], on_stop: Callable[[], None]) -> int:
+    task = asyncio.ensure_future(coro)
+
+    def stop(signum: int) -> None:
+        on_stop()
+        task.cancel()
+
+    with capture_signals(stop, stop):
+        try:
+            return await task
+        except asyncio.CancelledError:
+            raise Interrupted("interrupted before the report was finished") from None
+
+
+async def _prepared(config: Config, pool: NodePool, *, persistent: bool) -> Prepared | None:
+    state = StanzaState(config.state_dir / STATE_FILENAME, save=persistent)
+    reporter = Reporter(config, pool, state)
+    prepared = await reporter.prepare()
+    if prepared.all_opted_out:
+        log.info("no node may be reported; nothing to do")
+        return None
+    if not prepared.reports:
+        log.info("no node to report: %s",
+                 "; ".join(f"{n}: {why}" for n, why in prepared.not_reported.items()))
+        return None
+    return prepared
+
+
+async def run_once(config: Config) -> int:
+    """Collect, write the report file and send, now; exit 6 if GA4 did not take it all."""
+    if not reporting_allowed(config):
+        return 0
+    check_report_file(config.report_file)
+    time_source = StopAwareTime()
+    sender = build_sender(config, time_source)
+    pool = build_pool(config)
+
+    async def once() -> int:
+        state = StanzaState(config.state_dir / STATE_FILENAME)
+        reporter = Reporter(config, pool, state)
+        prepared = await reporter.prepare()
+        if prepared.all_opted_out or not prepared.reports:
+            log.info("nothing to report")
+            return 0
+        reporter.write_file(prepared)
+        deliveries = await reporter.send(sender, prepared, time_source.stopping)
+        reporter.commit(prepared, deliveries)
+        pending = max((d.pending for d in deliveries.values()), default=0)
+        if not all(d.ok for d in deliveries.values()):
+            raise SendFailed(
+                f"GA4 did not take the whole report ({pending} batch(es) wait in the spool in "
+                f"{sender.spool.directory} and go out with the next report); check the "
+                "network route to the GA4 endpoint, or run with -v for details")
+        log.info("report sent: %d events from %d node(s), client id %s",
+                 len(prepared.events), len(prepared.reports), prepared.client_id.value)
+        return 0
+
+    try:
+        return await _interruptible(once(), time_source.stopping.set)
+    finally:
+        await pool.close()
+        sender.close()
+
+
+async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
+    """Print the request bodies that would be sent; send and write nothing."""
+    if config.disabled_by is not None:
+        log.warning("reporting is disabled by %s: the service would send nothing; this is "
+                    "what it would send if it were enabled", config.disabled_by)
+    endpoint = resolve_endpoint(config.ga_url)
+    pool = build_pool(config)
+
+    async def dry() -> int:
+        prepared = await _prepared(config, pool, persistent=False)
+        if prepared is None:
+            return 0
+        bodies = request_bodies(prepared)
+        out.writelines(body.decode("utf-8") + "\n" for body in bodies)
+        out.flush()
+        log.info("dry run: %d request(s) of %d events from %d node(s) would go to %s for %s; "
+                 "client id %s (%s); the report file would be %s", len(bodies),
+                 len(prepared.events), len(prepared.reports), endpoint,
+                 ", ".join(d.measurement_id for d in config.destinations),
+                 prepared.client_id.value, prepared.client_id.source, config.report_file)
+        return 0
+
+    try:
+        return await _interruptible(dry(), lambda: None)
+    finally:
+        await pool.close()
+
+
+async def run_validate(config: Config, out: TextIO = sys.stdout) -> int:
+    """Send the report to GA4's validation server and print its findings (exit 6 if any)."""
+    if not reporting_allowed(config, notice=False):
+        return 0
+    time_source = StopAwareTime()
+    sender = build_sender(config, time_source)
+    pool = build_pool(config)
+
+    async def validate() -> int:
+        prepared = await _prepared(config, pool, persistent=False)
+        if prepared is None:
+            return 0
+        findings = 0
+        for node, events in prepared.reports:
+            try:
+                messages = await in_thread(
+                    functools.partial(sender.validate, prepared.client_id.value, events),
+                    "ga4-validate")
+            except DeliveryError as e:
+                raise SendFailed(f"the GA4 validation server did not answer ({e}); check the "
+                                 "network route to it") from e
+            out.writelines(f"{node}: {m}\n" for m in messages)
+            findings += len(messages)
+            if not messages:
+                out.write(f"{node}: {len(events)} events, no validation messages\n")
+        out.flush()
+        if findings:
+            raise SendFailed(f"the GA4 validation server reported {findings} problem(s)")
+        return 0
+
+    try:
+        return await _interruptible(validate(), time_source.stopping.set)
+    finally:
+        await pool.close()
+        sender.close()

@@ -1,0 +1,173 @@
+"""The command line in-process: parsing, one-line errors, exit statuses, consent, log formats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from mim_bridge import cli
+from mim_bridge.collect import NotMongooseIM
+from mim_bridge.config import ConfigError
+from mim_bridge.erldist import (
+    ConnectionLost,
+    CookieMismatch,
+    EpmdUnreachable,
+    HandshakeRefused,
+    NodeNameError,
+    NodeNotFound,
+    TlsError,
+)
+from mim_bridge.exit_codes import ExitCode, for_error
+from mim_bridge.ga4 import SpoolError, TrackingIdError
+from mim_bridge.oneshot import Interrupted, SendFailed
+from mim_bridge.report import ClientIdError
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    for var in ("BRIDGE_NODE", "BRIDGE_COOKIE", "BRIDGE_REPORT", "DO_NOT_TRACK", "BRIDGE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    yield tmp_path
+    logging.getLogger().handlers.clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_has_examples_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    assert "--once --dry-run" in out and "exit statuses" in out and "BRIDGE_" in out
+    for flag in ("--initial-report", "--periodic-report", "--tracking-id", "--tls-cafile",
+                 "--check", "--validate", "--log-format", "--state-dir", "--epmd-port"):
+        assert flag in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.startswith("mongooseim-metrics-bridge ")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--node", "mim@localhost", "--cookie", "c", "--periodic-report", "5x"],
+     "--periodic-report='5x'"),
+    (["--cookie", "c"], "no MongooseIM node given"),
+    (["--node", "mim", "--cookie", "c"], "not of the form name@host"),
+    (["--node", "mim@localhost", "--cookie", "c", "--dry-run", "--check"],
+     "--dry-run and --check cannot be combined"),
+    (["--node", "mim@localhost", "--cookie", "c", "--bogus"], "unrecognized arguments"),
+    (["--node", "mim@localhost", "--cookie-file", "/no/such/cookie"],
+     "cannot read the cookie file"),
+])
+def test_usage_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[str],
+                                                 argv: list[str], message: str) -> None:
+    try:
+        code = cli.main(argv)
+    except SystemExit as e:  # argparse's own errors
+        code = int(e.code or 0)
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert err.count("\n") == 1 and err.startswith("bridge: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_report_false_says_so_once_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false")
+    assert code == 0 and out == ""
+    assert err.count("reporting is disabled by report = false (--report)") == 1
+    assert "MongooseIM docs" not in err
+
+
+def test_do_not_track(capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once")
+    assert code == 0 and "disabled by DO_NOT_TRACK=1" in err
+
+
+def test_cookie_on_the_command_line_is_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false")
+    assert "visible to other users in the process list" in err
+    assert "--cookie-file" in err
+
+
+def test_json_log_format(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false",
+                       "--log-format", "json")
+    records = [json.loads(line) for line in err.splitlines()]
+    assert code == 0
+    assert {r["level"] for r in records} <= {"info", "warning"}
+    assert any("reporting is disabled" in r["message"] for r in records)
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+
+
+def test_transparency_notice_carries_structured_fields() -> None:
+    record = logging.LogRecord("mim_bridge.service", logging.WARNING, __file__, 1,
+                               "notice - MongooseIM docs -", None, None)
+    record.what = "report_transparency"
+    record.report_filename = "/tmp/system_metrics_report.json"
+    doc = json.loads(cli.JsonFormatter().format(record))
+    assert doc["what"] == "report_transparency"
+    assert doc["report_filename"].endswith("system_metrics_report.json")
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (ConfigError("x"), ExitCode.USAGE),
+    (NodeNameError("x"), ExitCode.USAGE),
+    (TrackingIdError("x"), ExitCode.USAGE),
+    (EpmdUnreachable("x"), ExitCode.UNREACHABLE),
+    (NodeNotFound("x"), ExitCode.UNREACHABLE),
+    (ConnectionLost("x"), ExitCode.UNREACHABLE),
+    (CookieMismatch("x"), ExitCode.AUTH),
+    (HandshakeRefused("x"), ExitCode.AUTH),
+    (NotMongooseIM("x"), ExitCode.NOT_MONGOOSEIM),
+    (SendFailed("x"), ExitCode.SEND_FAILED),
+    (TlsError("x"), ExitCode.TLS),
+    (ClientIdError("x"), ExitCode.LOCAL_FILES),
+    (SpoolError("x"), ExitCode.LOCAL_FILES),
+    (Interrupted("x"), ExitCode.INTERRUPTED),
+    (KeyError("x"), ExitCode.INTERNAL),
+])
+def test_errors_map_to_documented_statuses(error: BaseException, code: ExitCode) -> None:
+    assert for_error(error) is code
+
+
+def test_docs_list_every_exit_status() -> None:
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", DOCS.read_text(), re.MULTILINE)
+    assert [(int(n), name) for n, name in rows] == [(c.value, c.name) for c in ExitCode]
+
+
+def test_docs_list_every_option() -> None:
+    from mim_bridge.config import OPTIONS
+    text = DOCS.read_text()
+    for opt in OPTIONS:
+        assert f"`{opt.env}`" in text or f"`{opt.env}=" in text, opt.env
+        assert f"`{opt.name}`" in text or f"`{opt.name}." in text, opt.name
+
+
+def test_unexpected_errors_are_one_line_without_traceback(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    async def boom(config: object) -> int:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(cli, "_dispatch", boom)
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "true")
+    assert code == ExitCode.INTERNAL
+    assert "unexpected error: KeyError" in err and "-v" in err and "Traceback" not in err
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "true",
+                       "-v")
+    assert "Traceback" in err

@@ -1,0 +1,341 @@
+"""The report loop on a fake clock, with a fake collector and a GA4 sender on a fake HTTP session.
+
+The fakes sit at layer boundaries only: the collector (what the cluster returns), the clock, and
+the sender's HTTP session. Everything between them (reporter, anonymity gate, report file, spool,
+stanza state) is the real code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from mim_bridge.collect import ClusterReport, InVmService, NodeReport
+from mim_bridge.config import Config, load
+from mim_bridge.cycle import Reporter, sends_to_ga4
+from mim_bridge.erldist import ConnectionLost, CookieMismatch
+from mim_bridge.events import Event
+from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
+from mim_bridge.nodes import NodePool
+from mim_bridge.report import read_report
+from mim_bridge.service import Service, StopAwareTime, _startup, _supervise, format_duration
+from mim_bridge.state import FILENAME, StanzaState
+
+T = TypeVar("T")
+
+
+def aio(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async test in a fresh event loop (no plugin needed)."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(fn(*args, **kwargs))
+    return run
+
+
+CID = "5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1"
+A, B = "mim1@localhost", "mim2@localhost"
+
+
+def node_report(node: str, *, total: int = 0, uptime: str = "0000-01:00:00",
+                version: str = "6.2.1", service: InVmService | None = None,
+                members: list[str] | None = None) -> NodeReport:
+    events = [
+        Event("host_count", {"value": 1}),
+        Event("cluster", {"uptime": uptime, "version": version, "component": 0,
+                          "node_number": 1, "config_type": "toml"}),
+        Event("xmpp_stanza_count", {"stanza_type": "xmppMessageSent", "total": total,
+                                    "increment": total}),
+    ]
+    return NodeReport(node=node, client_id=CID, version=version, generation="5.1+",
+                      events=events, stanza_totals={"xmppMessageSent": total},
+                      members=members or [], service=service or InVmService(False, False, None),
+                      waves=2, calls=10)
+
+
+class FakeClock:
+    """Virtual monotonic time; waiting jumps ahead; past *horizon* the service is stopped."""
+
+    def __init__(self, horizon: float) -> None:
+        self.t = 1000.0
+        self.horizon = horizon
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, deadline: float, stop: asyncio.Event) -> None:
+        if deadline > self.horizon:
+            stop.set()
+            return
+        self.t = max(self.t, deadline)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class FakeCollector:
+    """Returns scripted cluster reports (or raises) and records when and with what it ran."""
+
+    clock: FakeClock
+    script: list[Any]
+    calls: list[tuple[float, dict[str, dict[str, int]]]] = field(default_factory=list)
+    duration: dict[int, float] = field(default_factory=dict)  # call index -> virtual seconds
+
+    async def __call__(self, get_connection: Any, seeds: list[str],
+                       previous: Mapping[str, Mapping[str, int]], *, discover: bool,
+                       call_timeout: float) -> ClusterReport:
+        index = len(self.calls)
+        self.calls.append((self.clock.t, {k: dict(v) for k, v in previous.items()}))
+        self.clock.t += self.duration.get(index, 0.0)
+        item = self.script[min(index, len(self.script) - 1)]
+        if isinstance(item, BaseException):
+            raise item
+        return ClusterReport(CID, [_with_increments(r, previous.get(r.node)) for r in item])
+
+
+def _with_increments(report: NodeReport, previous: Mapping[str, int] | None) -> NodeReport:
+    """What the real collector does with ``previous``: increment = total - previous total."""
+    events = []
+    for e in report.events:
+        if e.name == "xmpp_stanza_count" and previous:
+            p = dict(e.params)
+            p["increment"] = int(p["total"]) - previous.get(str(p["stanza_type"]), 0)
+            e = Event(e.name, p)
+        events.append(e)
+    return replace(report, events=events)
+
+
+@dataclass
+class Resp:
+    status_code: int = 204
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+
+    def json(self) -> Any:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class FakeSession:
+    """GA4 as seen by the sender: records bodies; raises while *down*."""
+
+    down: bool = False
+    bodies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def post(self, url: str, *, data: bytes, headers: Mapping[str, str],
+             timeout: tuple[float, float]) -> Resp:
+        if self.down:
+            raise requests.ConnectionError("down")
+        self.bodies.append((url, json.loads(data)))
+        return Resp()
+
+    def events(self) -> list[dict[str, Any]]:
+        return [e for _, b in self.bodies for e in b["events"]]
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return load({"node": [A], "cookie": "c", "initial_report": "5s", "periodic_report": "10s",
+                 "state_dir": str(tmp_path / "state"), "report_file": str(tmp_path / "r.json"),
+                 "report": "true"}, {"HOME": str(tmp_path)})
+
+
+def make(config: Config, script: list[Any], horizon: float = 1040.0,
+         session: FakeSession | None = None) -> tuple[Service, FakeCollector, FakeSession]:
+    clock = FakeClock(horizon)
+    collector = FakeCollector(clock, script)
+    session = session or FakeSession()
+    time_source = StopAwareTime()
+    sender = Ga4Sender("http://127.0.0.1:9/mp/collect", config.destinations,
+                       config.state_dir / "spool", total_retry_seconds=0.2,
+                       initial_backoff=0.01, session=session)
+    reporter = Reporter(config, NodePool(_no_dial), StanzaState(config.state_dir / FILENAME),
+                        collect=collector)
+    return Service(config, reporter, sender, time_source, clock), collector, session
+
+
+async def _no_dial(node: str) -> Any:
+    raise AssertionError("the fake collector never dials")
+
+
+def times(collector: FakeCollector) -> list[float]:
+    return [t for t, _ in collector.calls]
+
+
+@aio
+async def test_reports_follow_the_grid(config: Config) -> None:
+    service, collector, session = make(config, [[node_report(A)]])
+    assert await service.run() == 0
+    assert times(collector) == [1005, 1015, 1025, 1035]
+    assert len(session.bodies) == 4
+    assert {b["client_id"] for _, b in session.bodies} == {CID}
+
+
+@aio
+async def test_a_slow_report_skips_slots_but_never_shifts_the_grid(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    service, collector, _ = make(config, [[node_report(A)]], horizon=1070)
+    collector.duration[1] = 25.0  # report 2 runs from 1015 to 1040
+    await service.run()
+    assert times(collector) == [1005, 1015, 1045, 1055, 1065]
+    assert "skipping 2 slot(s)" in caplog.text
+
+
+@aio
+async def test_a_failed_collection_is_retried_at_the_next_slot(config: Config) -> None:
+    script = [[node_report(A, total=5)], ConnectionLost("gone"), [node_report(A, total=9)]]
+    service, collector, session = make(config, script, horizon=1030)
+    await service.run()
+    assert times(collector) == [1005, 1015, 1025]
+    # the failed report changed nothing: the third one increments from the first one's totals
+    assert collector.calls[2][1] == {A: {"xmppMessageSent": 5}}
+    stanza = [e for e in session.events() if e["name"] == "xmpp_stanza_count"]
+    assert [e["params"]["increment"] for e in stanza] == [5, 4]
+
+
+@aio
+async def test_previous_totals_survive_a_bridge_restart(config: Config) -> None:
+    service, collector, _ = make(config, [[node_report(A, total=7)]], horizon=1010)
+    await service.run()
+    saved = json.loads((config.state_dir / FILENAME).read_text())
+    assert saved["nodes"][A]["totals"] == {"xmppMessageSent": 7}
+    service, collector, _ = make(config, [[node_report(A, total=8)]], horizon=1010)
+    await service.run()
+    assert collector.calls[0][1] == {A: {"xmppMessageSent": 7}}
+
+
+@aio
+async def test_a_node_restart_starts_increments_over(config: Config) -> None:
+    script = [[node_report(A, total=10, uptime="0000-02:00:00")],
+              [node_report(A, total=3, uptime="0000-00:00:30")]]
+    service, _, session = make(config, script, horizon=1020)
+    await service.run()
+    stanza = [e["params"] for e in session.events() if e["name"] == "xmpp_stanza_count"]
+    assert [(p["total"], p["increment"]) for p in stanza] == [(10, 10), (3, 3)]
+
+
+@aio
+async def test_report_file_holds_every_node_and_matches_what_was_sent(config: Config) -> None:
+    service, _, session = make(config, [[node_report(A, total=1), node_report(B, total=2)]],
+                               horizon=1010)
+    await service.run()
+    written = [e.to_json() for e in read_report(config.report_file)]
+    assert written == session.events()
+    assert len(session.bodies) == 2  # one request per node, like one reporter per node
+    assert all(MONGOOSEIM_PRODUCTION.measurement_id in url for url, _ in session.bodies)
+
+
+@aio
+async def test_nodes_own_report_false_is_honoured(config: Config,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    opted_out = node_report(A, service=InVmService(True, False, False))
+    service, collector, session = make(config, [[opted_out]])
+    assert await service.run() == 0
+    assert len(collector.calls) == 1 and session.bodies == []
+    assert "report = false" in caplog.text
+    assert not config.report_file.exists()
+
+
+@pytest.mark.parametrize(("version", "allow", "reported"), [
+    ("6.2.1", False, False), ("6.2.1", True, True), ("5.1.0", False, True),
+    ("6.1.0", False, False), ("4.2.0", False, True),
+])
+@aio
+async def test_no_double_report_of_a_node_whose_own_service_sends_to_ga4(
+        config: Config, caplog: pytest.LogCaptureFixture, version: str, allow: bool,
+        reported: bool) -> None:
+    config = replace(config, allow_double_report=allow)
+    running = node_report(A, version=version, service=InVmService(True, True, None))
+    service, collector, session = make(config, [[running]], horizon=1020)
+    with caplog.at_level(logging.INFO):
+        await service.run()
+    assert len(collector.calls) == 2
+    assert bool(session.bodies) is reported
+    if not reported:
+        assert caplog.text.count("--allow-double-report") == 1  # said once, not every report
+
+
+def test_ga4_era_detection() -> None:
+    assert sends_to_ga4("6.1.0") and sends_to_ga4("6.8.0-12-gabc") and sends_to_ga4(None)
+    assert not sends_to_ga4("6.0.0") and not sends_to_ga4("3.7.1")
+
+
+@aio
+async def test_ga4_down_keeps_reports_in_the_spool_until_it_is_back(config: Config) -> None:
+    session = FakeSession(down=True)
+    script = [[node_report(A, total=1)], [node_report(A, total=2)], [node_report(A, total=3)]]
+    service, _, _ = make(config, script, horizon=1020, session=session)
+    await service.run()
+    assert session.bodies == [] and len(list((config.state_dir / "spool").glob("*.json"))) == 2
+    session.down = False
+    service, _, _ = make(config, script[2:], horizon=1010, session=session)
+    await service.run()
+    totals = [e["params"]["total"] for e in session.events() if e["name"] == "xmpp_stanza_count"]
+    assert totals == [1, 2, 3]  # oldest first, none lost
+
+
+@aio
+async def test_stop_interrupts_the_wait(config: Config) -> None:
+    from mim_bridge.service import MonotonicClock
+    service, _, _ = make(config, [[node_report(A)]])
+    service.clock = MonotonicClock()
+    asyncio.get_running_loop().call_later(0.05, service.request_stop)
+    assert await asyncio.wait_for(service.run(), 2) == 0
+
+
+@aio
+async def test_sigterm_abandons_a_stuck_step_within_the_shutdown_timeout(
+        config: Config, tmp_path: Path) -> None:
+    from mim_bridge.service import MonotonicClock
+    config = replace(config, initial_report=0.0, shutdown_timeout=0.2)
+    service, _collector, _ = make(config, [[node_report(A)]])
+    service.clock = MonotonicClock()
+    hang = asyncio.Event()
+
+    async def stuck(*args: Any, **kw: Any) -> ClusterReport:
+        await hang.wait()
+        raise AssertionError("never released")
+
+    service.reporter._collect = stuck
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+    started = loop.time()
+    assert await asyncio.wait_for(_supervise(service, service.run()), 3) == 0
+    assert loop.time() - started < 1.5
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+@aio
+async def test_startup_stops_on_errors_retrying_cannot_fix(config: Config) -> None:
+    service, _, _ = make(config, [CookieMismatch("wrong cookie")])
+    with pytest.raises(CookieMismatch):
+        await _startup(service)
+
+
+@aio
+async def test_startup_keeps_running_when_the_node_is_not_up_yet(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    service, _collector, session = make(config, [ConnectionLost("not yet"), [node_report(A)]],
+                                       horizon=1010)
+    assert await _startup(service) == 0
+    assert "the reports will retry" in caplog.text
+    assert len(session.bodies) == 1
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.2, "200ms"), (300, "5m"), (10800, "3h"),
+                                               (90, "90s"), (86400, "1d")])
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
