@@ -187,12 +187,10 @@ def section_rss(runs: int, node: str, port: int) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------ collect
 def section_collect(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
-    if not hasattr(L, "StandIn"):
-        return []
     from mim_bridge.collect import Collector
 
     name = L.unique_name("large") + "@localhost"
-    with L.StandIn(name, COOKIE, profile="large", runtime=rt, epmd_port=port):  # type: ignore[attr-defined]
+    with L.StandIn("large", name, COOKIE, runtime=rt, epmd_port=port):
         async def bridge_once() -> tuple[float, int, int]:
             conn = await connect(name, COOKIE, epmd_port=port)
             try:
@@ -229,15 +227,13 @@ def section_collect(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]
 
 
 def section_once(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
-    if not hasattr(L, "StandIn"):
-        return []
     name = L.unique_name("once") + "@localhost"
     env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(port), "BRIDGE_COOKIE": COOKIE}
     script = shutil.which("mim-metrics-bridge")
     cmd = ([script] if script and "pyenv/shims" not in script
            else [PY, "-m", "mim_bridge.cli"]) + ["--node", name, "--once", "--dry-run",
                                                   "--report", "true"]
-    with L.StandIn(name, COOKIE, profile="small", runtime=rt, epmd_port=port):  # type: ignore[attr-defined]
+    with L.StandIn("small", name, COOKIE, runtime=rt, epmd_port=port):
         bridge = median_of(runs, lambda: timed_process(cmd, env))
         erl = median_of(runs, lambda: timed_process(
             [rt.erl, "-hidden", "-noshell", "-sname", L.unique_name("cold"), "-setcookie",

@@ -17,21 +17,20 @@ from ..report.allowlist import STANZA_TYPES
 
 C2S_MODULES = frozenset({"ejabberd_c2s", "mongoose_c2s_listener"})
 COWBOY = "ejabberd_cowboy"
-HTTP_APIS = frozenset({
-    # 3.6-5.0
-    "mongoose_api", "mongoose_client_api_rooms_messages", "mongoose_client_api_rooms_users",
-    "mongoose_client_api_rooms_config", "mongoose_client_api_rooms",
-    "mongoose_client_api_contacts", "mongoose_client_api_messages", "lasse_handler",
-    "mongoose_api_admin", "mod_revproxy",
-    # 5.1
-    "mongoose_client_api", "mongoose_api_client", "mongoose_domain_handler",
-    # 6.0-6.5
-    "mongoose_admin_api",
-    # all up to 6.5
-    "mod_bosh", "mod_websockets",
-    # 6.6+
-    "mongoose_bosh_handler", "mongoose_graphql_handler", "mongoose_websocket_handler",
-})
+# The HTTP handler allow-list of MongooseIM's collector, per API era (mim-internals §2.1 item 10).
+HTTP_APIS: dict[str, frozenset[str]] = {
+    "3.6-5.0": frozenset({
+        "mongoose_api", "mongoose_client_api_rooms_messages", "mongoose_client_api_rooms_users",
+        "mongoose_client_api_rooms_config", "mongoose_client_api_rooms",
+        "mongoose_client_api_contacts", "mongoose_client_api_messages", "lasse_handler",
+        "mongoose_api_admin", "mod_bosh", "mod_websockets", "mod_revproxy"}),
+    # 5.1 and 6.0-6.5 together: their handler modules never exist on the same node.
+    "5.1-6.5": frozenset({
+        "mongoose_api", "mongoose_client_api", "mongoose_api_admin", "mongoose_api_client",
+        "mongoose_domain_handler", "mongoose_admin_api", "mod_bosh", "mod_websockets"}),
+    "6.6+": frozenset({"mongoose_bosh_handler", "mongoose_graphql_handler",
+                       "mongoose_websocket_handler"}),
+}
 TRANSPORT_HANDLERS = frozenset({"mod_bosh", "mod_websockets", "mongoose_bosh_handler",
                                 "mongoose_websocket_handler"})
 TLS_MODES = ("starttls", "starttls_required", "tls")
@@ -153,6 +152,7 @@ class NodeData:
     listeners: list[Listener]
     pools: list[str]
     stanza_totals: dict[str, int] | None         # None: the node counts no stanzas
+    api_era: str = "5.1-6.5"                     # a key of HTTP_APIS
     warnings: list[str] = field(default_factory=list)
 
 
@@ -213,8 +213,8 @@ def events(d: NodeData, previous_totals: Mapping[str, int] | None) -> list[Event
     cluster.update(component=d.components, node_number=d.node_number,
                    config_type=config_type(d.config_path))
     out.append(Event("cluster", cluster))
-    out.append(Event("http_api", {h: "enabled" for h in api_handlers(d.listeners)}))
-    out.append(Event("transport_mechanism", transports(d.listeners)))
+    out.append(Event("http_api", {h: "enabled" for h in api_handlers(d.listeners, d.api_era)}))
+    out.append(Event("transport_mechanism", transports(d.listeners, d.api_era)))
     out.extend(Event("tls_option", {"mode": mode, "module": mod})
                for mode, mod in tls_options(d.listeners))
     out.extend(Event("outgoing_pool", {"value": p}) for p in d.pools)
@@ -223,15 +223,22 @@ def events(d: NodeData, previous_totals: Mapping[str, int] | None) -> list[Event
     return out
 
 
-def api_handlers(ls: Sequence[Listener]) -> list[str]:
+def api_handlers(ls: Sequence[Listener], era: str = "5.1-6.5") -> list[str]:
+    allowed = HTTP_APIS[era]
     return sorted({h for lst in ls if lst.module == COWBOY for h in lst.handlers
-                   if h in HTTP_APIS})
+                   if h in allowed})
 
 
-def transports(ls: Sequence[Listener]) -> dict[str, ParamValue]:
+def transports(ls: Sequence[Listener], era: str = "5.1-6.5") -> dict[str, ParamValue]:
+    # MongooseIM 3.6-5.0 only looked at the first ``modules`` entry of the cowboy listeners.
+    cowboy = [lst for lst in ls if lst.module == COWBOY]
+    if era == "3.6-5.0":
+        cowboy = cowboy[:1]
     found: dict[str, ParamValue] = {
-        h: "enabled" for h in sorted({h for lst in ls if lst.module == COWBOY
-                                      for h in lst.handlers if h in TRANSPORT_HANDLERS})}
+        h: "enabled" for h in sorted({h for lst in cowboy
+                                      for h in (lst.first_handlers if era == "3.6-5.0"
+                                                else lst.handlers)
+                                      if h in TRANSPORT_HANDLERS})}
     if any(lst.is_c2s and lst.proto == "tcp" for lst in ls):
         found["tcp"] = "enabled"
     return found

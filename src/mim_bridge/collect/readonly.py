@@ -27,6 +27,7 @@ ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     ("erlang", "whereis", 1),
     ("erlang", "function_exported", 3),
     ("erlang", "get_module_info", 2),
+    ("erlang", "module_loaded", 1),
     ("erlang", "system_info", 1),
     ("application", "which_applications", 0),
     ("application", "get_key", 2),
