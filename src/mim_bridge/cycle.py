@@ -23,17 +23,20 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import consent
 from .collect import ClusterReport, NodeReport, collect_cluster
 from .config import Config
 from .events import Event
-from .ga4 import DeliveryReport, Ga4Sender, prepare
+from .ga4 import prepare
 from .nodes import NodePool
 from .report import DEFAULT_STATE_FILENAME, ClientId, anonymise, resolve_client_id
 from .report.atomic_file import write_atomically
 from .state import NodeTotals, StanzaState, uptime_seconds
+
+if TYPE_CHECKING:
+    from .ga4 import DeliveryReport, Ga4Sender
 
 __all__ = ["Prepared", "Reporter", "in_thread", "request_bodies", "sends_to_ga4"]
 

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import consent
 from .collect import NotMongooseIM
@@ -38,12 +38,14 @@ from .erldist import (
     HandshakeRefused,
     TlsError,
 )
-from .ga4 import DeliveryReport, Ga4Sender
 from .nodes import NodePool
 from .report import ReportError, ReportFileError
 from .schedule import Schedule
 from .state import FILENAME as STATE_FILENAME
 from .state import StanzaState
+
+if TYPE_CHECKING:
+    from .ga4 import DeliveryReport, Ga4Sender
 
 __all__ = ["Clock", "Service", "StopAwareTime", "build_pool", "build_sender", "capture_signals",
            "check_report_file", "format_duration", "reporting_allowed", "run_service"]
@@ -113,6 +115,8 @@ class StopAwareTime:
 
 def build_sender(config: Config, time_source: StopAwareTime | None = None) -> Ga4Sender:
     """The GA4 sender, its retries bounded by :attr:`Config.send_budget`."""
+    from .ga4 import Ga4Sender  # lazily: requests/tenacity are only needed to send
+
     budget = config.send_budget
     ts = time_source or StopAwareTime()
     return Ga4Sender(config.ga_url, config.destinations, config.state_dir / "spool",

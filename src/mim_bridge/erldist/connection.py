@@ -273,8 +273,11 @@ class Connection:
             while True:
                 while (event := channel.next_event()) is not None:
                     if event is TICK:
-                        if time.monotonic() - self._last_send > self._tick_interval / 2:
-                            self._write(TICK_FRAME)
+                        # The node ticks only after a quarter of *its* net_ticktime without
+                        # sending, and drops us after a whole one without hearing from us:
+                        # answering every tick keeps us alive whatever its net_ticktime (our
+                        # tick_interval may be longer). Nodes never answer ticks: no ping-pong.
+                        self._write(TICK_FRAME)
                     else:
                         assert isinstance(event, Message)
                         self._dispatch(event)
@@ -292,6 +295,9 @@ class Connection:
                 f"connection to {self.peer.name} dropped: {e}"))
         except (OSError, ssl.SSLError) as e:
             self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e}"))
+        except Exception as e:  # a bug here must not leave pending calls waiting forever
+            log.exception("erldist reader for %s failed", self.peer.name)
+            self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e!r}"))
 
     def _dispatch(self, msg: Message) -> None:
         payload = msg.payload
@@ -411,7 +417,12 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
                 while hs.peer is None or hs.state.name != "CONNECTED":
                     try:
                         data = await reader.read(65536)
-                    except (ConnectionResetError, ssl.SSLError) as e:
+                    except ssl.SSLError as e:
+                        # TLS 1.3: the node checks our certificate after the TLS handshake and
+                        # its alert arrives here, not in open_connection
+                        raise TlsError(f"TLS distribution with {node} failed: "
+                                       f"{e.reason or e}") from e
+                    except OSError as e:
                         raise hs.connection_closed() from e
                     if not data:
                         raise hs.connection_closed()

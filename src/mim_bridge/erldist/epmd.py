@@ -83,6 +83,9 @@ async def lookup(alive: str, host: str, port: int | None = None,
                     if not chunk:
                         break
                     data += chunk
+            except OSError as e:
+                raise EpmdUnreachable(
+                    f"EPMD at {host}:{port} dropped the connection ({e.strerror or e})") from e
             finally:
                 writer.close()
     except TimeoutError as e:

@@ -14,6 +14,7 @@ See :mod:`.terms` for the Python <-> Erlang type mapping.
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from typing import Any, Sequence
@@ -235,10 +236,11 @@ class _Decoder:
                 if n == 0 and bits == 0:
                     return b""
                 raise DecodeError(f"bit-binary with {bits} bits in last byte")
-            raw = bytes(data[p:p + n])
             if bits == 8:
-                return raw
-            return BitBinary(raw, bits)
+                return bytes(data[p:p + n])
+            # only the high `bits` bits of the last byte count (binary_to_term drops the rest)
+            last = data[p + n - 1] & (0xFF00 >> bits) & 0xFF
+            return BitBinary(bytes(data[p:p + n - 1]) + bytes((last,)), bits)
         if tag == NEW_PID_EXT or tag == PID_EXT:
             node = self.atom(depth + 1)
             p = self.need(12 if tag == NEW_PID_EXT else 9)
@@ -314,6 +316,8 @@ def _hashable(k: Any) -> Any:
         raise DecodeError("maps as map keys are not supported")
     if isinstance(k, tuple) and not isinstance(k, ListKey):
         return tuple(_hashable(x) for x in k)
+    if isinstance(k, ImproperList):
+        return ImproperList(tuple(_hashable(x) for x in k.elements), _hashable(k.tail))
     return k
 
 
@@ -324,6 +328,8 @@ def _inflate(data: bytes, pos: int, max_size: int) -> tuple[bytes, int]:
     size = _u32(data, pos)[0]
     if size > max_size:
         raise DecodeError(f"compressed term would inflate to {size} bytes (limit {max_size})")
+    if size == 0:  # no term is empty; and max_length=0 would mean "inflate without limit"
+        raise DecodeError("compressed term claims an uncompressed size of 0")
     d = zlib.decompressobj()
     try:
         out = d.decompress(data[pos + 4:], size)
@@ -370,7 +376,10 @@ def decode(data: bytes, **kw: Any) -> Any:
 # --------------------------------------------------------------------------------------- encode
 
 def _enc_atom(name: str, out: bytearray) -> None:
-    b = name.encode("utf-8")
+    try:
+        b = name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise EncodeError(f"atom {name[:20]!r} is not valid Unicode text") from e
     if len(b) < 256:
         out += bytes((SMALL_ATOM_UTF8_EXT, len(b)))
     elif len(name) <= 255:
@@ -396,8 +405,8 @@ def _enc_int(v: int, out: bytearray) -> None:
 
 
 def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
-    if depth > 10_000:
-        raise EncodeError("term nested too deeply")
+    if depth > DEFAULT_MAX_DEPTH:  # also keeps us clear of Python's recursion limit
+        raise EncodeError(f"term nested deeper than {DEFAULT_MAX_DEPTH} levels")
     tt = type(t)
     if tt is Atom:
         _enc_atom(t.name, out)
@@ -442,6 +451,8 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
             _enc(k, out, depth + 1)
             _enc(v, out, depth + 1)
     elif tt is float:
+        if not math.isfinite(t):
+            raise EncodeError(f"Erlang has no float {t!r}")
         out += struct.pack(">Bd", NEW_FLOAT_EXT, t)
     elif t is None:
         _enc_atom("undefined", out)
@@ -456,7 +467,8 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
         if not 1 <= t.bits <= 8 or not t.data:
             raise EncodeError("BitBinary needs data and 1..8 bits in the last byte")
         out += struct.pack(">BIB", BIT_BINARY_EXT, len(t.data), t.bits)
-        out += t.data
+        out += t.data[:-1]
+        out.append(t.data[-1] & (0xFF00 >> t.bits) & 0xFF)
     elif tt is Pid:
         out.append(NEW_PID_EXT)
         _enc_atom(t.node.name, out)
@@ -471,12 +483,16 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
             _enc_atom(t.node.name, out)
             out += struct.pack(">II", t.id, t.creation)
     elif tt is Reference:
+        if not 1 <= len(t.ids) <= 5:
+            raise EncodeError(f"a reference has 1 to 5 id words, not {len(t.ids)}")
         out += struct.pack(">BH", NEWER_REFERENCE_EXT, len(t.ids))
         _enc_atom(t.node.name, out)
         out += struct.pack(f">I{len(t.ids)}I", t.creation, *t.ids)
     elif tt is Fun:
         out += t.raw
     elif tt is Export:
+        if not 0 <= t.arity <= 255:
+            raise EncodeError(f"export arity {t.arity} is not in 0..255")
         out.append(EXPORT_EXT)
         _enc_atom(t.module.name, out)
         _enc_atom(t.function.name, out)
@@ -491,13 +507,24 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
 
 def encode(term: Any) -> bytes:
     """Encode *term* as a versioned external term (``131, ...``)."""
-    out = bytearray((VERSION,))
-    _enc(term, out, 0)
+    out = bytearray()
+    encode_into(term, out)
     return bytes(out)
 
 
 def encode_into(term: Any, out: bytearray, versioned: bool = True) -> None:
-    """Append the encoding of *term* to *out* (avoids copies when framing)."""
+    """Append the encoding of *term* to *out* (avoids copies when framing).
+
+    On :class:`EncodeError` *out* is left as it was.
+    """
+    start = len(out)
     if versioned:
         out.append(VERSION)
-    _enc(term, out, 0)
+    try:
+        _enc(term, out, 0)
+    except (struct.error, OverflowError) as e:  # pid/port/ref fields out of range
+        del out[start:]
+        raise EncodeError(f"value out of range for its Erlang encoding: {e}") from e
+    except EncodeError:
+        del out[start:]
+        raise

@@ -116,7 +116,7 @@ class ClientHandshake:
                 break
             out += self._handle(pkt)
         if self.state is State.CONNECTED:
-            self.rest = bytes(self._buf)
+            self.rest += bytes(self._buf)  # everything after the ack, however it was chunked
             self._buf.clear()
         return out
 

@@ -93,12 +93,12 @@ class Message:
     @property
     def recipient(self) -> Any:
         """The pid/name/alias the message is for, for the operations that have one."""
-        op = self.op
-        if op in (SEND, SEND_TT, SEND_SENDER, SEND_SENDER_TT, ALIAS_SEND, ALIAS_SEND_TT):
+        op, n = self.op, len(self.control)
+        if op in (SEND, SEND_TT, SEND_SENDER, SEND_SENDER_TT, ALIAS_SEND, ALIAS_SEND_TT) and n > 2:
             return self.control[2]
-        if op in (REG_SEND, REG_SEND_TT):
+        if op in (REG_SEND, REG_SEND_TT) and n > 3:
             return self.control[3]
-        return None
+        return None  # also for a malformed (too short) control tuple
 
 
 TICK: Final = Tick()

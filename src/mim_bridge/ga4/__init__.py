@@ -27,7 +27,22 @@ from mim_bridge.ga4.errors import (
 )
 from mim_bridge.ga4.limits import LimitFix
 from mim_bridge.ga4.payload import Batch, PreparedReport, build_body, encode_body, prepare
-from mim_bridge.ga4.sender import BatchOutcome, DeliveryReport, Ga4Sender, anonymity_gate
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mim_bridge.ga4.sender import BatchOutcome, DeliveryReport, Ga4Sender, anonymity_gate
+
+_LAZY = {"BatchOutcome", "DeliveryReport", "Ga4Sender", "anonymity_gate"}
+
+
+def __getattr__(name: str) -> Any:
+    # The sender pulls in requests and tenacity (~65 ms): load it only when something is sent,
+    # so `--dry-run` and `--check` start fast.
+    if name in _LAZY:
+        from mim_bridge.ga4 import sender
+
+        return getattr(sender, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 from mim_bridge.ga4.validation import ValidationMessage
 
 __all__ = [
