@@ -1,0 +1,388 @@
+"""Post-handshake framing (messages.Channel): ticks, pass-through, distribution headers with atom
+cache references, fragments, and what happens with hostile frames."""
+
+from __future__ import annotations
+
+import struct
+import tracemalloc
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mim_bridge.erldist import DecodeError, etf
+from mim_bridge.erldist.messages import (
+    NO_PAYLOAD,
+    REG_SEND,
+    SEND,
+    TICK,
+    TICK_FRAME,
+    UNLINK_ID,
+    UNLINK_ID_ACK,
+    Channel,
+    Message,
+    Tick,
+)
+from mim_bridge.erldist.terms import Atom, Pid
+
+NODE = Atom("mim@localhost")
+PID = Pid(NODE, 85, 0, 2)
+
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + payload
+
+
+def term(value: Any) -> bytes:
+    """An unversioned term (as after a distribution header)."""
+    out = bytearray()
+    etf.encode_into(value, out, versioned=False)
+    return bytes(out)
+
+
+def cref(index: int) -> bytes:
+    """ATOM_CACHE_REF to entry *index* of the message's header."""
+    return bytes((82, index))
+
+
+def header(refs: list[tuple[int, int, str | None]], *, long_atoms: bool = False,
+           fragment: tuple[int, int] | None = None) -> bytes:
+    """A distribution header, written from the erl_ext_dist spec (independently of the code).
+
+    *refs*: (SegmentIndex, InternalSegmentIndex, AtomText or None for an already cached atom).
+    *fragment*: (SequenceId, FragmentId) for a starting fragment header (131, 69).
+    """
+    out = bytearray((131, 68 if fragment is None else 69))
+    if fragment is not None:
+        out += struct.pack(">QQ", *fragment)
+    out.append(len(refs))
+    if not refs:
+        return bytes(out)
+    nibbles = [(8 if text is not None else 0) | seg for seg, _, text in refs]
+    nibbles.append(1 if long_atoms else 0)  # the LongAtoms half byte follows the ref flags
+    flags = bytearray(len(refs) // 2 + 1)
+    for i, nib in enumerate(nibbles):
+        flags[i // 2] |= nib << (4 * (i % 2))
+    out += flags
+    for _seg, internal, text in refs:
+        out.append(internal)
+        if text is not None:
+            raw = text.encode()
+            out += struct.pack(">H", len(raw)) if long_atoms else bytes((len(raw),))
+            out += raw
+    return bytes(out)
+
+
+def cont(seq: int, frag: int, data: bytes) -> bytes:
+    return frame(struct.pack(">BBQQ", 131, 70, seq, frag) + data)
+
+
+def events(ch: Channel, data: bytes = b"") -> list[Tick | Message]:
+    ch.receive_data(data)
+    out: list[Tick | Message] = []
+    while (ev := ch.next_event()) is not None:
+        out.append(ev)
+    return out
+
+
+# --------------------------------------------------------------------------- ticks and framing
+
+def test_ticks() -> None:
+    ch = Channel()
+    assert events(ch, TICK_FRAME * 3) == [TICK, TICK, TICK]
+    assert events(ch) == []
+    assert TICK_FRAME == b"\0\0\0\0"
+
+
+def test_partial_frames_wait_for_more_bytes() -> None:
+    ch = Channel()
+    data = frame(b"p" + etf.encode((SEND, Atom(""), PID)) + etf.encode("hi")) + TICK_FRAME
+    got: list[Any] = []
+    for i in range(len(data)):
+        got += events(ch, data[i:i + 1])
+    assert got == [Message((SEND, Atom(""), PID), "hi"), TICK]
+
+
+def test_pass_through_message() -> None:
+    ch = Channel()
+    payload = b"p" + etf.encode((REG_SEND, PID, Atom(""), Atom("rex"))) + etf.encode([1, 2.5])
+    [msg] = events(ch, frame(payload))
+    assert msg == Message((REG_SEND, PID, Atom(""), Atom("rex")), [1, 2.5])
+    assert (msg.op, msg.recipient) == (REG_SEND, Atom("rex"))
+
+
+def test_header_without_atom_refs() -> None:
+    ch = Channel()
+    [msg] = events(ch, frame(header([]) + term((SEND, Atom(""), PID)) + term(b"x")))
+    assert msg == Message((SEND, Atom(""), PID), b"x")
+    assert msg.recipient == PID
+
+
+def test_control_message_without_payload() -> None:
+    ch = Channel()
+    [msg] = events(ch, frame(header([]) + term((UNLINK_ID, 7, PID, PID))))
+    assert msg.payload is NO_PAYLOAD and msg.recipient is None
+
+
+def test_atom_cache_entries_persist_across_messages() -> None:
+    ch = Channel()
+    # message 1 defines slot (3, 17) = 'rex' and (0, 200) = 'mim@localhost'
+    refs1 = [(3, 17, "rex"), (0, 200, "mim@localhost")]
+    ctl1 = b"h\x04" + term(REG_SEND) + b"X" + cref(1) + struct.pack(">III", 85, 0, 2) \
+        + term(Atom("")) + cref(0)
+    [m1] = events(ch, frame(header(refs1) + ctl1 + term("hello")))
+    assert m1 == Message((REG_SEND, PID, Atom(""), Atom("rex")), "hello")
+    # message 2 only refers to the cached slots, in another order
+    refs2 = [(0, 200, None), (3, 17, None)]
+    ctl2 = b"h\x03" + term(SEND) + cref(1) + b"X" + cref(0) + struct.pack(">III", 85, 0, 2)
+    [m2] = events(ch, frame(header(refs2) + ctl2 + term((cref_atom := Atom("x"),))))
+    assert m2 == Message((SEND, Atom("rex"), PID), (cref_atom,))
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_long_atoms_flag(count: int) -> None:
+    """LongAtoms sits in the low half of the byte after the flags (even count) or in the high half
+    of the last flag byte (odd count); lengths are then 2 bytes."""
+    ch = Channel()
+    names = [("é" * 100) + str(i) for i in range(count)]  # 201+ bytes each
+    refs = [(i % 8, i, n) for i, n in enumerate(names)]
+    ctl = b"h" + bytes((count + 1,)) + term(UNLINK_ID_ACK) + b"".join(cref(i) for i in range(count))
+    [msg] = events(ch, frame(header(refs, long_atoms=True) + ctl))
+    assert msg.control == (UNLINK_ID_ACK, *map(Atom, names))
+
+
+def test_cached_true_and_false_are_booleans() -> None:
+    ch = Channel()
+    [msg] = events(ch, frame(header([(0, 1, "true"), (0, 2, "false")])
+                            + b"h\x03" + term(UNLINK_ID_ACK) + cref(0) + cref(1)))
+    assert msg.control == (UNLINK_ID_ACK, True, False)
+
+
+# --------------------------------------------------------------------------- the spec's example
+
+# erl_ext_dist, "Distribution Header for fragmented messages": {call, <0.245.2>,
+# {set_get_state, <<0:1024>>}} sent to 'reg' in fragments of 128 bytes. The two cached atoms it
+# refers to (segment 4 / index 10 and segment 0 / index 5) are the node names, set up earlier.
+DOC_FIRST = bytes([
+    131, 69, 0, 0, 2, 168, 0, 0, 5, 83, 0, 0, 0, 0, 0, 0, 0, 2,
+    5, 4, 137, 9, 10, 5, 236, 3, 114, 101, 103, 9, 4, 99, 97, 108, 108,
+    238, 13, 115, 101, 116, 95, 103, 101, 116, 95, 115, 116, 97, 116, 101,
+    104, 4, 97, 6, 103, 82, 0, 0, 0, 0, 85, 0, 0, 0, 0, 2, 82, 1, 82, 2,
+    104, 3, 82, 3, 103, 82, 0, 0, 0, 0, 245, 0, 0, 0, 2, 2,
+    104, 2, 82, 4, 109, 0, 0, 0, 128]) + bytes(103)
+DOC_CONT = bytes([131, 70, 0, 0, 2, 168, 0, 0, 5, 83, 0, 0, 0, 0, 0, 0, 0, 1]) + bytes(25)
+DOC_SEQ = 0x000002A800000553
+
+
+def doc_channel() -> Channel:
+    """A channel whose cache holds the two node names the example refers to."""
+    ch = Channel()
+    setup = header([(4, 10, "a@host"), (0, 5, "b@host")]) \
+        + b"h\x03" + term(UNLINK_ID_ACK) + cref(0) + cref(1)
+    [msg] = events(ch, frame(setup))
+    assert msg.control == (UNLINK_ID_ACK, Atom("a@host"), Atom("b@host"))
+    return ch
+
+
+DOC_MESSAGE = Message(
+    (REG_SEND, Pid(Atom("a@host"), 85, 0, 2), Atom("b@host"), Atom("reg")),
+    (Atom("call"), Pid(Atom("a@host"), 245, 2, 2), (Atom("set_get_state"), bytes(128))))
+
+
+def test_fragmented_example_from_the_erl_ext_dist_doc() -> None:
+    ch = doc_channel()
+    assert events(ch, frame(DOC_FIRST)) == []
+    assert events(ch, frame(DOC_CONT)) == [DOC_MESSAGE]
+
+
+def test_fragments_interleave_with_ticks_and_other_sequences() -> None:
+    ch = doc_channel()
+    body = term((SEND, Atom(""), PID)) + term(list(range(300)))
+    other = [frame(header([], fragment=(7, 3)) + body[:10]), cont(7, 2, body[10:100]),
+             cont(7, 1, body[100:])]
+    stream = [other[0], frame(DOC_FIRST), TICK_FRAME, other[1], frame(DOC_CONT), other[2]]
+    assert events(ch, b"".join(stream)) == [
+        TICK, DOC_MESSAGE, Message((SEND, Atom(""), PID), list(range(300)))]
+
+
+def test_single_fragment_sequence() -> None:
+    ch = Channel()
+    [msg] = events(ch, frame(header([], fragment=(1, 1)) + term((SEND, Atom(""), PID)) + term(1)))
+    assert msg.payload == 1
+
+
+def test_many_small_fragments() -> None:
+    ch = Channel()
+    body = term((SEND, Atom(""), PID)) + term(b"z" * 5000)
+    parts = [body[i:i + 7] for i in range(0, len(body), 7)]
+    n = len(parts)
+    stream = frame(header([], fragment=(99, n)) + parts[0]) + b"".join(
+        cont(99, n - i, p) for i, p in enumerate(parts[1:], start=1))
+    assert events(ch, stream) == [Message((SEND, Atom(""), PID), b"z" * 5000)]
+
+
+FRAGMENT_ERRORS = [
+    ("out of order", [frame(struct.pack(">BBQQ", 131, 69, DOC_SEQ, 3) + DOC_FIRST[18:]),
+                      cont(DOC_SEQ, 1, b"")], "out-of-order fragment 1"),
+    ("continuation of an unknown sequence", [cont(5, 1, b"x")], "out-of-order"),
+    ("too many fragments", [frame(DOC_FIRST), frame(DOC_CONT), frame(DOC_CONT)], "out-of-order"),
+    ("fragment id 0", [frame(DOC_FIRST), cont(DOC_SEQ, 0, b"")], "out-of-order fragment 0"),
+    ("sequence started twice", [frame(DOC_FIRST), frame(DOC_FIRST)], "started twice"),
+    ("zero fragments", [frame(header([], fragment=(1, 0)) + term((SEND, Atom(""), PID)))],
+     "zero fragments"),
+    ("truncated fragment header", [frame(bytes([131, 69, 0, 0]))], "truncated"),
+    ("truncated continuation header", [frame(DOC_FIRST), frame(DOC_CONT[:10])], "truncated"),
+]
+
+
+@pytest.mark.parametrize(("frames", "match"),
+                         [pytest.param(f, m, id=i) for i, f, m in FRAGMENT_ERRORS])
+def test_fragment_errors(frames: list[bytes], match: str) -> None:
+    ch = doc_channel()
+    with pytest.raises(DecodeError, match=match):
+        for f in frames:
+            events(ch, f)
+
+
+def test_fragmented_message_size_limit() -> None:
+    ch = Channel(max_message=1000)
+    events(ch, frame(header([], fragment=(1, 100)) + term((SEND, Atom(""), PID))))
+    with pytest.raises(DecodeError, match="exceeds the 1000 limit"):
+        for i in range(99, 0, -1):
+            events(ch, cont(1, i, bytes(100)))
+
+
+def test_open_sequence_limit() -> None:
+    ch = Channel(max_sequences=3)
+    for seq in range(3):
+        events(ch, frame(header([], fragment=(seq, 2)) + b"x"))
+    with pytest.raises(DecodeError, match="too many"):
+        events(ch, frame(header([], fragment=(3, 2)) + b"x"))
+
+
+# --------------------------------------------------------------------------- other errors
+
+FRAME_ERRORS = [
+    ("unknown frame type", frame(b"\x01abc")),
+    ("version byte alone", frame(b"\x83")),
+    ("unknown header type", frame(b"\x83\x47\x00")),
+    ("control is not a tuple", frame(header([]) + term([1]))),
+    ("control is an empty tuple", frame(header([]) + term(()))),
+    ("control op is not an integer", frame(header([]) + term((Atom("send"), 1)))),
+    ("missing payload", frame(header([]) + term((SEND, Atom(""), PID)))),
+    ("trailing bytes", frame(header([]) + term((UNLINK_ID, 1, PID, PID)) + b"\x61\x01")),
+    ("pass-through without version bytes", frame(b"p" + term((SEND, Atom(""), PID)) + term(1))),
+    ("empty cache slot", frame(header([(2, 2, None)]) + term((UNLINK_ID_ACK,)))),
+    ("truncated cache flags", frame(b"\x83\x44\x05\x88")),
+    ("truncated cache atom", frame(header([(0, 1, "abcdef")])[:-3])),
+    ("cache atom not UTF-8", frame(b"\x83\x44\x01\x08\x01\x02\xc3\x28" + term((5,)))),
+    ("atom cache ref beyond the header", frame(header([(0, 1, "a")]) + b"h\x01" + cref(1))),
+]
+
+
+@pytest.mark.parametrize("data", [pytest.param(d, id=i) for i, d in FRAME_ERRORS])
+def test_frame_errors(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        events(Channel(), data)
+
+
+def test_oversized_frame_is_refused_before_its_bytes_arrive() -> None:
+    ch = Channel(max_frame=1 << 20)
+    with pytest.raises(DecodeError, match="exceeds"):
+        events(ch, struct.pack(">I", (1 << 20) + 1))
+
+
+# --------------------------------------------------------------------------- sending
+
+def test_encode_with_distribution_header() -> None:
+    ch = Channel(atom_cache_header=True)
+    data = ch.encode((REG_SEND, PID, Atom(""), Atom("rex")), ("req", 1))
+    assert data[4:7] == bytes((131, 68, 0))  # header that references no atoms
+    assert data[7] == 104  # first term without version byte
+    assert struct.unpack(">I", data[:4])[0] == len(data) - 4
+    assert events(Channel(), data) == [Message((REG_SEND, PID, Atom(""), Atom("rex")), ("req", 1))]
+
+
+def test_encode_pass_through() -> None:
+    ch = Channel(atom_cache_header=False)
+    data = ch.encode((UNLINK_ID_ACK, 3, PID, PID))
+    assert data[4:6] == bytes((112, 131))
+    assert events(Channel(), data) == [Message((UNLINK_ID_ACK, 3, PID, PID), NO_PAYLOAD)]
+
+
+@pytest.mark.parametrize(("control", "recipient"), [
+    ((SEND, Atom(""), PID), PID),
+    ((REG_SEND, PID, Atom(""), Atom("net_kernel")), Atom("net_kernel")),
+    ((22, PID, PID), PID),              # SEND_SENDER
+    ((33, PID, Atom("alias")), Atom("alias")),  # ALIAS_SEND
+    ((19, PID, Atom("p"), 1), None),    # MONITOR_P
+    ((REG_SEND, PID), None),            # malformed: too short (was an IndexError)
+    ((SEND,), None),
+])
+def test_message_recipient(control: tuple[Any, ...], recipient: Any) -> None:
+    assert Message(control, None).recipient == recipient
+
+
+# --------------------------------------------------------------------------- hostile input
+
+FUZZ = settings(max_examples=500, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+def drain(ch: Channel, chunks: list[bytes]) -> None:
+    """Only DecodeError may escape."""
+    try:
+        for c in chunks:
+            events(ch, c)
+    except DecodeError:
+        pass
+
+
+@FUZZ
+@given(st.lists(st.binary(max_size=60).map(frame), max_size=6))
+def test_random_frames_only_raise_decode_error(frames: list[bytes]) -> None:
+    drain(Channel(), frames)
+
+
+VALID_STREAM = [
+    TICK_FRAME,
+    frame(b"p" + etf.encode((REG_SEND, PID, Atom(""), Atom("rex"))) + etf.encode([1, "a"])),
+    frame(header([(4, 10, "a@host"), (0, 5, "b@host")]) + b"h\x03" + term(UNLINK_ID_ACK)
+          + cref(0) + cref(1)),
+    frame(DOC_FIRST),
+    TICK_FRAME,
+    frame(DOC_CONT),
+]
+
+
+@FUZZ
+@given(st.integers(0, 10_000), st.integers(1, 255), st.integers(0, 10_000), st.booleans())
+def test_mutated_streams_only_raise_decode_error(pos: int, xor: int, cut: int,
+                                                 huge: bool) -> None:
+    data = bytearray(b"".join(VALID_STREAM))
+    i = pos % len(data)
+    if huge:
+        data[i:i + 4] = b"\xff\xff\xff\xff"
+    else:
+        data[i] ^= xor
+    del data[len(data) - cut % len(data):]
+    drain(Channel(), [bytes(data)])
+
+
+def test_hostile_claims_cost_little_memory() -> None:
+    hostile = [
+        b"\xff\xff\xff\xff",                                          # 4 GiB frame
+        frame(header([], fragment=(1, 2**64 - 1)) + b"x"),            # 2^64 fragments
+        frame(b"\x83\x44" + b"\xff" + b"\x88" * 128),                 # 255 refs, no data
+        frame(header([]) + b"\x6d\xff\xff\xff\xff"),                  # 4 GiB binary
+        frame(b"p\x83P\xff\xff\xff\xff" + bytes(20)),                 # 4 GiB compressed
+    ]
+    tracemalloc.start()
+    try:
+        for data in hostile:
+            drain(Channel(), [data])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
