@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..erldist import Atom, Connection, Pid
+from ..erldist import Atom, Connection, Export, Pid
 from ..events import Event
 from ..report.allowlist import METRICS_MODULES
-from . import items, stanzas
+from . import items, module_metrics, stanzas
 from .errors import NotMongooseIM
 from .readonly import Call, Failed, ReadOnlyNode
 
@@ -188,22 +188,39 @@ class Collector:
         for ht in host_types:
             loaded.setdefault(ht, [])
 
-        wave2, comp_keys, stanza_mode = self._wave2(r, modern, hts_raw, loaded)
+        union = sorted({m for mods in loaded.values() for m in mods})
+        wave2, stanza_mode = self._wave2(r, modern, hts_raw, union)
         r2 = await ro.wave(wave2)
-
-        behaviours = {k[5:]: _behaviours(v) for k, v in r2.items() if k.startswith("attr/")}
-        config_metrics = {}
-        for key, value in r2.items():
-            if key.startswith("cm/"):
-                _, idx, module = key.split("/", 2)
-                config_metrics[(host_types[int(idx)], module)] = None if isinstance(
-                    value, Failed) else value
-        components = sum(len(_list(r2[k])) for k in comp_keys)
+        behaviours, exports = await self._module_info(union, r2["modinfo"])
+        metrics = [m for m in union if "mongoose_module_metrics" in behaviours.get(m, set())
+                   and ("config_metrics", 1) in exports.get(m, set())]
+        config_metrics: dict[tuple[str, str], Any] = {}
+        opts_by_ht = r["modules"] if modern and isinstance(r["modules"], dict) else {}
+        remote = [m for m in metrics if not (modern and module_metrics.knows(m))]
+        for m in metrics:
+            if m in remote:
+                continue
+            for ht_raw, ht in zip(hts_raw, host_types):
+                opts = opts_by_ht.get(ht_raw, {}).get(_A(m)) if isinstance(
+                    opts_by_ht.get(ht_raw), dict) else None
+                config_metrics[(ht, m)] = module_metrics.config_metrics(
+                    m, opts, since_62=_ok(r["components_62"]))
+        asked = {m: r2[f"cm/{m}"] for m in remote if f"cm/{m}" in r2}
+        if len(asked) < len(remote):
+            # Modules whose config_metrics/1 cannot be derived: ask each, for every host type.
+            r3 = await ro.wave({m: self._config_metrics_call(m, hts_raw)
+                                for m in remote if m not in asked})
+            asked.update(r3)
+        for m, replies in asked.items():
+            replies = replies if isinstance(replies, list) else [None] * len(host_types)
+            for ht, reply in zip(host_types, replies):
+                config_metrics[(ht, m)] = reply
+        components = sum(len(_list(c)) for c in _list(r2.get("components")))
         if stanza_mode == "prometheus":
-            totals = stanzas.sum_prometheus(r2)
+            totals = stanzas.sum_prometheus(stanzas.split_prometheus(r2["stanzas"]))
         else:
             prefer = ("v64", "v63", "v36") if stanza_mode == "instrumented" else stanzas.SCHEMES
-            totals = stanzas.pick_exometer(r2, prefer)
+            totals = stanzas.pick_exometer(stanzas.split_exometer(r2["stanzas"]), prefer)
         data = items.NodeData(
             node=ro.node, host_types=host_types,
             domain_count=r["domains"] if isinstance(r["domains"], int) else None,
@@ -231,36 +248,58 @@ class Collector:
             service=_service(r, modern), waves=ro.waves, calls=ro.calls, warnings=warnings)
 
     def _wave2(self, r: Mapping[str, Any], modern: bool, hts_raw: list[Any],
-               loaded: Mapping[str, list[str]]) -> tuple[dict[str, Call], list[str], str]:
-        calls: dict[str, Call] = {}
-        union = sorted({m for mods in loaded.values() for m in mods})
-        for m in union:
-            calls[f"attr/{m}"] = Call("erlang", "get_module_info", (_A(m), _A("attributes")))
-        # Only MongooseIM's own metrics modules are asked for config_metrics/1: a custom module
-        # is never called, whatever it exports. Modules without the function answer undef.
-        known = [m for m in union if m in METRICS_MODULES]
-        self.ro.allow_config_metrics(known)
-        for i, ht in enumerate(hts_raw):
-            for m in known:
-                calls[f"cm/{i}/{m}"] = Call(m, "config_metrics", (ht,))
-        node = _A(self.ro.node)
-        comp_keys = []
+               union: list[str]) -> tuple[dict[str, Call], str]:
+        """Everything that depends on wave 1, each kind of read batched into one call."""
+        mods = [_A(m) for m in union]
+        calls: dict[str, Call] = {
+            # attributes and exports of every loaded module in one read
+            "modinfo": Call("lists", "zipwith", (
+                Export(_A("erlang"), _A("get_module_info"), 2), mods + mods,
+                [_A("attributes")] * len(mods) + [_A("exports")] * len(mods))),
+        }
+        if not modern:
+            # 3.6-5.0 options carry caller-supplied defaults: ask the modules themselves, in
+            # the same wave (a module without config_metrics/1 answers undef). Only
+            # MongooseIM's own metrics modules are asked; a custom module is never called.
+            for m in union:
+                if m in METRICS_MODULES:
+                    calls[f"cm/{m}"] = self._config_metrics_call(m, hts_raw)
         if modern:
             lookup = "mongoose_component" if _ok(r["components_62"]) else "ejabberd_router"
             domains = _list(r["router_domains"]) + _list(
                 r["components_62"] if _ok(r["components_62"]) else r["components_51"])
         else:
             lookup, domains = "ejabberd_router", _list(r["ec_domains"])
-        for i, d in enumerate(domains):
-            calls[f"comp/{i}"] = Call(lookup, "lookup_component", (d, node))
-            comp_keys.append(f"comp/{i}")
+        if domains:
+            calls["components"] = Call("lists", "zipwith", (
+                Export(_A(lookup), _A("lookup_component"), 2), domains,
+                [_A(self.ro.node)] * len(domains)))
         instr = r.get("instrumentation")
         instr_map = instr[1] if isinstance(instr, tuple) and len(instr) == 2 \
             and instr[0] == _A("ok") and isinstance(instr[1], dict) else None
         if instr_map is not None and _A("prometheus") in instr_map:
-            calls.update(stanzas.prometheus_calls())
+            calls["stanzas"] = stanzas.prometheus_call()
             mode = "prometheus"
         else:
-            calls.update(stanzas.exometer_calls())
+            calls["stanzas"] = stanzas.exometer_call()
             mode = "instrumented" if instr_map is not None else "legacy"
-        return calls, comp_keys, mode
+        return calls, mode
+
+    def _config_metrics_call(self, module: str, hts_raw: list[Any]) -> Call:
+        self.ro.allow_config_metrics([module])
+        return Call("lists", "map", (Export(_A(module), _A("config_metrics"), 1), hts_raw))
+
+    async def _module_info(self, union: list[str], reply: Any
+                           ) -> tuple[dict[str, set[str]], dict[str, set[tuple[str, int]]]]:
+        """Behaviours and exports per module, from the batched read (or one read each if a
+        module could not be inspected, which fails the whole batch)."""
+        n = len(union)
+        if not isinstance(reply, list) or len(reply) != 2 * n:
+            singles = {f"{what}/{m}": Call("erlang", "get_module_info", (_A(m), _A(what)))
+                       for m in union for what in ("attributes", "exports")}
+            r = await self.ro.wave(singles) if singles else {}
+            reply = [r[f"attributes/{m}"] for m in union] + [r[f"exports/{m}"] for m in union]
+        behaviours = {m: _behaviours(a) for m, a in zip(union, reply[:n])}
+        exports = {m: {(items.text(f), a) for f, a in items.proplist(e) if isinstance(a, int)}
+                   for m, e in zip(union, reply[n:])}
+        return behaviours, exports

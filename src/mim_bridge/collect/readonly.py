@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..erldist import Atom, BadRpc, CallError, Connection
+from ..erldist import Atom, BadRpc, CallError, Connection, Export
 from .errors import NotAllowed
 
 # (module, function, arity) of every read-only function the collector may call.
@@ -58,6 +58,11 @@ ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     ("mongoose_system_metrics_collector", "collect", 1),
     ("mongoose_system_metrics_collector", "collect", 2),
 })
+
+# Batched reads: ``lists:map(fun M:F/1, Xs)`` and ``lists:zipwith(fun M:F/2, Xs, Ys)`` apply one
+# allowed function to many arguments inside one call. Only an export fun (``fun M:F/A``) whose
+# M:F/A is itself allowed may be passed; never a closure.
+BATCHERS: dict[tuple[str, str, int], int] = {("lists", "map", 2): 1, ("lists", "zipwith", 3): 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +113,18 @@ class ReadOnlyNode:
 
     def check(self, call: Call) -> None:
         key = (call.module, call.function, len(call.args))
-        if key in ALLOWED:
+        if self._allowed(key):
             return
-        if key[1:] == ("config_metrics", 1) and call.module in self._metrics_modules:
+        arity = BATCHERS.get(key)
+        fun = call.args[0] if call.args else None
+        if arity is not None and isinstance(fun, Export) and fun.arity == arity \
+                and self._allowed((fun.module.name, fun.function.name, fun.arity)):
             return
         raise NotAllowed(f"{call} is not on the bridge's read-only allowlist")
+
+    def _allowed(self, key: tuple[str, str, int]) -> bool:
+        return key in ALLOWED or (key[1:] == ("config_metrics", 1)
+                                  and key[0] in self._metrics_modules)
 
     async def wave(self, calls: Mapping[str, Call]) -> dict[str, Any]:
         """Send every call, then collect every reply: one round trip for the whole wave."""

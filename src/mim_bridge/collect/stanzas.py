@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..erldist import Atom
+from ..erldist import Atom, Export
 from ..report.allowlist import STANZA_TYPES
 from .readonly import Call, Failed
 
@@ -33,9 +33,9 @@ _PARTS: dict[str, tuple[str, str]] = {
 SCHEMES = ("v36", "v63", "v64")
 
 
-def exometer_calls() -> dict[str, Call]:
+def exometer_patterns() -> dict[str, list[Atom]]:
     """``exometer:get_values/1`` prefix patterns of all three schemes, keyed ``scheme/type``."""
-    calls: dict[str, Call] = {}
+    calls: dict[str, list[Atom]] = {}
     for t in STANZA_TYPES:
         direction, kind = _PARTS[t]
         patterns = {
@@ -44,17 +44,38 @@ def exometer_calls() -> dict[str, Call]:
             "v64": [_ANY, Atom(f"xmpp_element_{direction}"), _ANY, Atom(f"{kind}_count")],
         }
         for scheme, pattern in patterns.items():
-            calls[f"{scheme}/{t}"] = Call("exometer", "get_values", (pattern,))
+            calls[f"{scheme}/{t}"] = pattern
     return calls
 
 
-def prometheus_calls() -> dict[str, Call]:
-    calls = {}
+def exometer_call() -> Call:
+    """Every pattern in one read: ``lists:map(fun exometer:get_values/1, Patterns)``."""
+    patterns = list(exometer_patterns().values())
+    return Call("lists", "map", (Export(Atom("exometer"), Atom("get_values"), 1), patterns))
+
+
+def prometheus_call() -> Call:
+    names = []
     for t in STANZA_TYPES:
         direction, kind = _PARTS[t]
-        name = f"xmpp_element_{direction}_{kind}_count"  # a charlist, as prometheus wants
-        calls[f"prom/{t}"] = Call("prometheus_counter", "values", (Atom("default"), name))
-    return calls
+        names.append(f"xmpp_element_{direction}_{kind}_count")  # charlists, as prometheus wants
+    return Call("lists", "zipwith", (Export(Atom("prometheus_counter"), Atom("values"), 2),
+                                     [Atom("default")] * len(names), names))
+
+
+def split_exometer(reply: Any) -> dict[str, Any]:
+    """The batched reply keyed like :func:`exometer_patterns`; all Failed if the batch failed."""
+    keys = list(exometer_patterns())
+    if isinstance(reply, list) and len(reply) == len(keys):
+        return dict(zip(keys, reply))
+    return {k: reply if isinstance(reply, Failed) else Failed(None, "no reply") for k in keys}
+
+
+def split_prometheus(reply: Any) -> dict[str, Any]:
+    keys = [f"prom/{t}" for t in STANZA_TYPES]
+    if isinstance(reply, list) and len(reply) == len(keys):
+        return dict(zip(keys, reply))
+    return {k: Failed(None, "no reply") for k in keys}
 
 
 def _sum_exometer(reply: Any) -> int | None:
