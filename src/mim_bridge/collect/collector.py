@@ -191,9 +191,9 @@ class Collector:
         union = sorted({m for mods in loaded.values() for m in mods})
         wave2, stanza_mode = self._wave2(r, modern, hts_raw, union)
         r2 = await ro.wave(wave2)
-        behaviours, exports = await self._module_info(union, r2["modinfo"])
+        behaviours, exported = await self._module_info(union, r2["attributes"], r2["exported"])
         metrics = [m for m in union if "mongoose_module_metrics" in behaviours.get(m, set())
-                   and ("config_metrics", 1) in exports.get(m, set())]
+                   and exported.get(m)]
         config_metrics: dict[tuple[str, str], Any] = {}
         opts_by_ht = r["modules"] if modern and isinstance(r["modules"], dict) else {}
         remote = [m for m in metrics if not (modern and module_metrics.knows(m))]
@@ -251,11 +251,14 @@ class Collector:
                union: list[str]) -> tuple[dict[str, Call], str]:
         """Everything that depends on wave 1, each kind of read batched into one call."""
         mods = [_A(m) for m in union]
+        n = len(mods)
         calls: dict[str, Call] = {
-            # attributes and exports of every loaded module in one read
-            "modinfo": Call("lists", "zipwith", (
-                Export(_A("erlang"), _A("get_module_info"), 2), mods + mods,
-                [_A("attributes")] * len(mods) + [_A("exports")] * len(mods))),
+            # the attributes of every loaded module, and whether it has config_metrics/1
+            "attributes": Call("lists", "zipwith", (
+                Export(_A("erlang"), _A("get_module_info"), 2), mods, [_A("attributes")] * n)),
+            "exported": Call("lists", "zipwith3", (
+                Export(_A("erlang"), _A("function_exported"), 3), mods,
+                [_A("config_metrics")] * n, [1] * n)),
         }
         if not modern:
             # 3.6-5.0 options carry caller-supplied defaults: ask the modules themselves, in
@@ -289,17 +292,21 @@ class Collector:
         self.ro.allow_config_metrics([module])
         return Call("lists", "map", (Export(_A(module), _A("config_metrics"), 1), hts_raw))
 
-    async def _module_info(self, union: list[str], reply: Any
-                           ) -> tuple[dict[str, set[str]], dict[str, set[tuple[str, int]]]]:
-        """Behaviours and exports per module, from the batched read (or one read each if a
-        module could not be inspected, which fails the whole batch)."""
+    async def _module_info(self, union: list[str], attributes: Any, exported: Any
+                           ) -> tuple[dict[str, set[str]], dict[str, bool]]:
+        """Behaviours per module and whether it exports config_metrics/1, from the batched
+        reads; one read per module instead if a module could not be inspected (which fails
+        the whole batch)."""
         n = len(union)
-        if not isinstance(reply, list) or len(reply) != 2 * n:
-            singles = {f"{what}/{m}": Call("erlang", "get_module_info", (_A(m), _A(what)))
-                       for m in union for what in ("attributes", "exports")}
+        if not (isinstance(attributes, list) and len(attributes) == n
+                and isinstance(exported, list) and len(exported) == n):
+            singles: dict[str, Call] = {}
+            for m in union:
+                singles[f"a/{m}"] = Call("erlang", "get_module_info", (_A(m), _A("attributes")))
+                singles[f"e/{m}"] = Call("erlang", "function_exported",
+                                         (_A(m), _A("config_metrics"), 1))
             r = await self.ro.wave(singles) if singles else {}
-            reply = [r[f"attributes/{m}"] for m in union] + [r[f"exports/{m}"] for m in union]
-        behaviours = {m: _behaviours(a) for m, a in zip(union, reply[:n])}
-        exports = {m: {(items.text(f), a) for f, a in items.proplist(e) if isinstance(a, int)}
-                   for m, e in zip(union, reply[n:])}
-        return behaviours, exports
+            attributes = [r[f"a/{m}"] for m in union]
+            exported = [r[f"e/{m}"] for m in union]
+        return ({m: _behaviours(a) for m, a in zip(union, attributes)},
+                {m: e is True for m, e in zip(union, exported)})

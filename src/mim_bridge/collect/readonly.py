@@ -59,10 +59,11 @@ ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     ("mongoose_system_metrics_collector", "collect", 2),
 })
 
-# Batched reads: ``lists:map(fun M:F/1, Xs)`` and ``lists:zipwith(fun M:F/2, Xs, Ys)`` apply one
+# Batched reads: ``lists:map(fun M:F/1, Xs)``, ``lists:zipwith(fun M:F/2, Xs, Ys)`` (and zipwith3) apply one
 # allowed function to many arguments inside one call. Only an export fun (``fun M:F/A``) whose
 # M:F/A is itself allowed may be passed; never a closure.
-BATCHERS: dict[tuple[str, str, int], int] = {("lists", "map", 2): 1, ("lists", "zipwith", 3): 2}
+BATCHERS: dict[tuple[str, str, int], int] = {
+    ("lists", "map", 2): 1, ("lists", "zipwith", 3): 2, ("lists", "zipwith3", 4): 3}
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,7 +155,8 @@ class _Decoder:
             if tag == ATOM_CACHE_REF and self.cache is not None and arg < len(self.cache):
                 self.pos = p + 2
                 a = self.cache[arg]
-                return True if a == _TRUE else False if a == _FALSE else a
+                name = a.name
+                return True if name == "true" else False if name == "false" else a
             if tag == SMALL_ATOM_UTF8_EXT and p + 2 + arg <= self.end:
                 self.pos = p + 2 + arg
                 raw = data[p + 2:p + 2 + arg]
@@ -212,7 +213,7 @@ class _Decoder:
             out: dict[Any, Any] = {}
             for _ in range(n):
                 k = self.term(d)
-                out[_hashable(k)] = self.term(d)
+                out[k if type(k) is Atom else _hashable(k)] = self.term(d)
             return out
         if tag == NEW_FLOAT_EXT:
             return _f64(data, self.need(8))[0]
@@ -301,7 +302,8 @@ class _Decoder:
             if self.cache is None or idx >= len(self.cache):
                 raise DecodeError(f"unknown atom cache reference {idx}")
             a = self.cache[idx]
-            return True if a == _TRUE else False if a == _FALSE else a
+            name = a.name
+            return True if name == "true" else False if name == "false" else a
         if tag == LOCAL_EXT:
             raise DecodeError("LOCAL_EXT terms are node-local and cannot be decoded")
         if tag == COMPRESSED:
