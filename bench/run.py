@@ -277,6 +277,10 @@ def main() -> int:
     ns = ap.parse_args()
     rt = L.runtimes()[ns.otp]
     sections = ns.sections.split(",")
+    # A pip install leaves compiled bytecode; an editable checkout under
+    # PYTHONDONTWRITEBYTECODE=1 would recompile every module on every cold start.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "src")], check=True,
+                   capture_output=True)
     rows: list[dict[str, Any]] = []
     with L.Epmd(rt) as epmd:
         node = L.unique_name("server") + "@localhost"
