@@ -22,7 +22,7 @@ import sys
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from .collect import NotMongooseIM
+from .collect import CollectError, NotMongooseIM
 from .config import Config
 from .cycle import Reporter, sends_to_ga4
 from .erldist import Atom, Connection, ErldistError, NodeNotFound, epmd
@@ -126,7 +126,7 @@ async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _
                         StanzaState(config.state_dir / STATE_FILENAME, save=False))
     try:
         prepared = await reporter.prepare()
-    except (ErldistError, NotMongooseIM, ReportError, OSError) as e:
+    except (ErldistError, CollectError, ReportError, OSError) as e:
         say("FAIL", "MongooseIM", str(e))
         return int(for_error(e))
     for r in prepared.collected:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from .collect import NotMongooseIM
+from .collect import NodeNotReady, NotMongooseIM
 from .config import ConfigError
 from .erldist import (
     ConnectError,
@@ -67,6 +67,7 @@ _BY_TYPE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (HandshakeRefused, ExitCode.AUTH),
     (ConnectError, ExitCode.UNREACHABLE),
     (NotMongooseIM, ExitCode.NOT_MONGOOSEIM),
+    (NodeNotReady, ExitCode.UNREACHABLE),
     (ReportError, ExitCode.LOCAL_FILES),
     (SendFailed, ExitCode.SEND_FAILED),
     (Interrupted, ExitCode.INTERRUPTED),

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import consent
-from .collect import NotMongooseIM
+from .collect import CollectError, NotMongooseIM
 from .config import Config
 from .cycle import Prepared, Reporter
 from .erldist import (
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 # Errors after which retrying cannot help: the configuration must change.
 FATAL = (CookieMismatch, HandshakeRefused, TlsError, NotMongooseIM)
 # Errors of one report that the next report retries.
-RETRYABLE = (ErldistError, NotMongooseIM, OSError, ReportError)
+RETRYABLE = (ErldistError, CollectError, OSError, ReportError)
 
 
 def format_duration(seconds: float) -> str:

@@ -8,8 +8,8 @@ Knows nothing of Google Analytics; produces :class:`mim_bridge.events.Event` lis
 
 from .cluster import ClusterReport, collect_cluster
 from .collector import Collector, InVmService, NodeReport
-from .errors import CollectError, NotAllowed, NotMongooseIM
+from .errors import CollectError, NodeNotReady, NotAllowed, NotMongooseIM
 from .readonly import ALLOWED, Call, ReadOnlyNode
 
 __all__ = ["ALLOWED", "Call", "ClusterReport", "CollectError", "Collector", "InVmService",
-           "NodeReport", "NotAllowed", "NotMongooseIM", "ReadOnlyNode", "collect_cluster"]
+           "NodeNotReady", "NodeReport", "NotAllowed", "NotMongooseIM", "ReadOnlyNode", "collect_cluster"]

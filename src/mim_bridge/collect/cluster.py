@@ -16,7 +16,7 @@ from typing import Awaitable, Callable, Mapping, Sequence
 
 from ..erldist import Connection, ErldistError
 from .collector import Collector, NodeReport
-from .errors import NotMongooseIM
+from .errors import CollectError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ class ClusterReport:
 async def _collect(get_connection: GetConnection, node: str,
                    previous: Mapping[str, Mapping[str, int]], call_timeout: float) -> NodeReport:
     conn = await get_connection(node)
-    return await Collector(conn, call_timeout).collect(previous.get(node))
+    # Totals are keyed by the name the node gives itself, which --node may spell differently.
+    prev = previous.get(conn.peer_name, previous.get(node))
+    return await Collector(conn, call_timeout).collect(prev)
 
 
 async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
@@ -51,7 +53,7 @@ async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
         try:
             first = await _collect(get_connection, seed, previous, call_timeout)
             break
-        except (ErldistError, NotMongooseIM, OSError) as e:
+        except (ErldistError, CollectError, OSError) as e:
             log.warning("cannot collect from %s: %s", seed, e)
             error = e
     if first is None:
@@ -67,7 +69,7 @@ async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
         for node, res in zip(others, results):
             if isinstance(res, NodeReport):
                 reports.append(res)
-            elif isinstance(res, (ErldistError, NotMongooseIM, OSError)):
+            elif isinstance(res, (ErldistError, CollectError, OSError)):
                 skipped[node] = str(res)
                 log.warning("skipping cluster member %s: %s", node, res)
             else:

@@ -21,7 +21,8 @@ from ..erldist import Atom, Connection, Export, Pid
 from ..events import Event
 from ..report.allowlist import METRICS_MODULES
 from . import items, module_metrics, stanzas
-from .errors import NotMongooseIM
+from ..report.anonymise import safe_version
+from .errors import NodeNotReady, NotMongooseIM
 from .readonly import Call, Failed, ReadOnlyNode
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,12 @@ class Collector:
         r = await ro.wave(WAVE1)
         modern = _ok(r["hosts"])
         if not modern and not _ok(r["ec_hosts"]):
+            hosts, ec_hosts = r["hosts"], r["ec_hosts"]
+            if not (hosts.undefined and ec_hosts.undefined):
+                # The API is there but did not answer: starting, stopping or overloaded.
+                failed = ec_hosts if hosts.undefined else hosts
+                raise NodeNotReady(f"{ro.node} did not answer the configuration read "
+                                   f"({failed.message}); is MongooseIM still starting?")
             raise NotMongooseIM(
                 f"{ro.node} is not a MongooseIM node: neither mongoose_config:get_opt/1 nor "
                 f"ejabberd_config:get_global_option/1 exists there"
@@ -168,8 +175,8 @@ class Collector:
             warnings.append("the 'mongooseim' application is not running on the node "
                             "(starting or stopping?): the version is left out")
         elif not _known_version(version):
-            warnings.append(f"MongooseIM {version} is outside the releases this bridge knows "
-                            f"(3.6-6.8); collecting by detected capabilities")
+            warnings.append(f"MongooseIM {safe_version(version)} is outside the releases this "
+                            f"bridge knows (3.6-6.8); collecting by detected capabilities")
         hts_raw: list[Any]
         if modern:
             hts_raw = _list(r["hosts"]) + _list(r["host_types"])
@@ -196,9 +203,12 @@ class Collector:
                    and exported.get(m)]
         config_metrics: dict[tuple[str, str], Any] = {}
         opts_by_ht = r["modules"] if modern and isinstance(r["modules"], dict) else {}
-        remote = [m for m in metrics if not (modern and module_metrics.knows(m))]
+        # Only MongooseIM's own modules are ever called; a custom module that declares the
+        # metrics behaviour is dropped by the anonymity gate anyway.
+        remote = [m for m in metrics if m in METRICS_MODULES
+                  and not (modern and module_metrics.knows(m))]
         for m in metrics:
-            if m in remote:
+            if not (modern and module_metrics.knows(m)):
                 continue
             for ht_raw, ht in zip(hts_raw, host_types):
                 opts = opts_by_ht.get(ht_raw, {}).get(_A(m)) if isinstance(
@@ -215,7 +225,7 @@ class Collector:
             replies = replies if isinstance(replies, list) else [None] * len(host_types)
             for ht, reply in zip(host_types, replies):
                 config_metrics[(ht, m)] = reply
-        components = sum(len(_list(c)) for c in _list(r2.get("components")))
+        components = await self._components(r2.get("components"), wave2.get("components"))
         if stanza_mode == "prometheus":
             totals = stanzas.sum_prometheus(stanzas.split_prometheus(r2["stanzas"]))
         else:
@@ -287,6 +297,20 @@ class Collector:
             calls["stanzas"] = stanzas.exometer_call()
             mode = "instrumented" if instr_map is not None else "legacy"
         return calls, mode
+
+    async def _components(self, reply: Any, batch: Call | None) -> int:
+        """External components registered on this node; one lookup per domain if the batched
+        lookup failed (one bad domain fails the whole batch)."""
+        if batch is None or isinstance(reply, list):
+            return sum(len(_list(c)) for c in _list(reply))
+        fun, domains, nodes = batch.args
+        r = await self.ro.wave({f"c/{i}": Call(fun.module.name, fun.function.name, (d, n))
+                                for i, (d, n) in enumerate(zip(domains, nodes))})
+        failed = [v for v in r.values() if isinstance(v, Failed)]
+        if failed:
+            log.warning("%s: %d of %d component lookups failed; they are not counted", self.ro.node,
+                        len(failed), len(r))
+        return sum(len(_list(v)) for v in r.values())
 
     def _config_metrics_call(self, module: str, hts_raw: list[Any]) -> Call:
         self.ro.allow_config_metrics([module])

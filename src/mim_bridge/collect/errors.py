@@ -1,7 +1,9 @@
 """Collector errors (the distribution errors of :mod:`mim_bridge.erldist` pass through as they are).
 
     CollectError
-    ├── NotMongooseIM      the node answers, but it is not (or not yet) a MongooseIM node
+    ├── NotMongooseIM      the node answers, but it is not a MongooseIM node
+    ├── NodeNotReady       a MongooseIM node whose configuration cannot be read yet (starting,
+    │                      overloaded): worth retrying, unlike NotMongooseIM
     └── NotAllowed         code asked for a remote call outside the read-only allowlist
 """
 
@@ -14,6 +16,10 @@ class CollectError(Exception):
 
 class NotMongooseIM(CollectError):
     """The node lacks what every MongooseIM node has; the message names what was missing."""
+
+
+class NodeNotReady(CollectError):
+    """The node has MongooseIM's API but did not answer the configuration reads."""
 
 
 class NotAllowed(CollectError):

@@ -94,7 +94,7 @@ def _sum_exometer(reply: Any) -> int | None:
 
 def pick_exometer(results: Mapping[str, Any], preferred: tuple[str, ...] = SCHEMES
                   ) -> dict[str, int] | None:
-    """Totals from the first scheme whose patterns matched any entry; None if exometer is absent."""
+    """Totals from the first scheme whose patterns matched any entry; None if there is none."""
     absent = all(isinstance(results.get(f"{s}/{t}"), Failed) for s in SCHEMES
                  for t in STANZA_TYPES)
     if absent:
@@ -103,7 +103,9 @@ def pick_exometer(results: Mapping[str, Any], preferred: tuple[str, ...] = SCHEM
         replies = [results.get(f"{scheme}/{t}") for t in STANZA_TYPES]
         if any(isinstance(r, list) and r for r in replies):
             return {t: _sum_exometer(r) or 0 for t, r in zip(STANZA_TYPES, replies)}
-    return {t: 0 for t in STANZA_TYPES}
+    # exometer runs but holds no stanza counters: the node does not count stanzas (6.4+ without
+    # instrumentation.exometer), and MongooseIM then reports none either.
+    return None
 
 
 def sum_prometheus(results: Mapping[str, Any]) -> dict[str, int] | None:

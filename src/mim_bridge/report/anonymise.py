@@ -61,6 +61,13 @@ def _shaped(pattern: re.Pattern[str], fallback: str | None) -> Check:
     return check
 
 
+def safe_version(value: object) -> str:
+    """A MongooseIM version as it may be shown anywhere (logs included): a known shape, else
+    only its X.Y.Z, else ``unknown`` — a free-form ``git describe`` suffix can name a host."""
+    result = _version(value if isinstance(value, (str, int)) else "")
+    return str(result)
+
+
 def _version(value: ParamValue) -> ParamValue | None:
     """Keep a known version shape; else keep only its X.Y.Z; else ``unknown``."""
     if not isinstance(value, str):
