@@ -124,3 +124,23 @@ def test_three_node_cluster_reports_every_node_under_one_client_id(
     for r in report.nodes:
         cluster_event = next(e for e in r.events if e.name == "cluster")
         assert cluster_event.params["node_number"] == 3
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_bridge_matches_the_nodes_own_collector(profile: str, epmd: launcher.Epmd) -> None:
+    """Fidelity: where the node has mongoose_system_metrics_collector, both reports agree."""
+    from mim_bridge.collect import ReadOnlyNode, cross_check
+
+    async def run(node: str) -> Any:
+        conn = await connect(node, COOKIE, epmd_port=epmd.port)
+        try:
+            report = await Collector(conn).collect()
+            backend = Atom("prometheus") if profile == "v6_6" else Atom("exometer")
+            return await cross_check(ReadOnlyNode(conn), report.events, backend)
+        finally:
+            await conn.close()
+
+    with launcher.StandIn(profile, cookie=COOKIE, epmd_port=epmd.port) as node:
+        result = asyncio.run(run(node.name))
+    assert result.available
+    assert result.matches, result.summary()

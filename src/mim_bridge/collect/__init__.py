@@ -8,8 +8,9 @@ Knows nothing of Google Analytics; produces :class:`mim_bridge.events.Event` lis
 
 from .cluster import ClusterReport, collect_cluster
 from .collector import Collector, InVmService, NodeReport
+from .crosscheck import CrossCheck, cross_check
 from .errors import CollectError, NodeNotReady, NotAllowed, NotMongooseIM
 from .readonly import ALLOWED, Call, ReadOnlyNode
 
-__all__ = ["ALLOWED", "Call", "ClusterReport", "CollectError", "Collector", "InVmService",
-           "NodeNotReady", "NodeReport", "NotAllowed", "NotMongooseIM", "ReadOnlyNode", "collect_cluster"]
+__all__ = ["ALLOWED", "Call", "ClusterReport", "CollectError", "Collector", "CrossCheck", "InVmService",
+           "NodeNotReady", "NodeReport", "NotAllowed", "NotMongooseIM", "ReadOnlyNode", "collect_cluster", "cross_check"]
