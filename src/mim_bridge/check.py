@@ -1,14 +1,16 @@
 """``bridge --check``: a step-by-step diagnosis, also the container's HEALTHCHECK.
 
-Each step prints one line, ``ok``/``warn``/``FAIL``, and stops at the first failure of a node
-(later steps depend on earlier ones). Nothing is sent and no report file is written; the GA4
+Each step prints one line, ``ok``/``info``/``warn``/``FAIL``, and stops at the first failure of a
+node (later steps depend on earlier ones). Nothing is sent and no report file is written; the GA4
 endpoint is only probed with a TCP connection. The exit status is 0 when at least one node can
 be read (which is what the health of a bridge with failover nodes means), otherwise the status
-of the failure (3 unreachable, 4 cookie, 5 not MongooseIM, 7 TLS).
+of the failure (3 unreachable, 4 cookie, 5 not MongooseIM, 7 TLS). A bridge that a node counts
+as a cluster member (it is not hidden) is a bug of the bridge: status 1 even if nodes can be read.
 
-Step 4 calls ``erlang:nodes(hidden)``, outside the collector's read-only allowlist. It is as
-read-only as ``erlang:nodes()``, and it is the only way to prove the bridge is hidden; it is made
-here and nowhere else.
+Every remote call goes through the collector's read-only allowlist
+(:class:`mim_bridge.collect.ReadOnlyNode`): ``erlang:nodes/0,1`` to prove the bridge is hidden,
+and, where the node has one, MongooseIM's own collector, whose report is compared with the
+bridge's (a diagnostic: a difference is a warning, not a failure).
 """
 
 from __future__ import annotations
@@ -19,20 +21,22 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from .collect import CollectError, NotMongooseIM
+from .collect import Call, CollectError, NodeReport, ReadOnlyNode, cross_check
 from .config import Config
 from .cycle import Reporter, sends_to_ga4
 from .erldist import Atom, Connection, ErldistError, NodeNotFound, epmd
 from .erldist.nodename import host_for_connect
 from .erldist.nodename import parse as parse_node_name
+from .events import Event
 from .exit_codes import ExitCode, for_error
 from .ga4 import Ga4Error, resolve_endpoint
 from .ga4.spool import Spool
 from .nodes import NodePool
-from .report import ReportError
+from .report import ReportError, anonymise, safe_version
 from .service import build_pool
 from .state import FILENAME as STATE_FILENAME
 from .state import StanzaState
@@ -56,11 +60,12 @@ async def run_check(config: Config, out: TextIO = sys.stdout) -> int:
     say("ok", "configuration", f"{len(config.nodes)} node(s), cookie from "
         f"{config.cookie_source}, report file {config.report_file}, state {config.state_dir}")
     pool = build_pool(config)
+    problems: list[ExitCode] = []  # failed steps of nodes that could still be read
     try:
         readable: list[str] = []
         worst: ExitCode | None = None
         for node in config.nodes:
-            code = await _check_node(config, pool, node, say)
+            code = await _check_node(config, pool, node, say, problems)
             if code is None:
                 readable.append(node)
             elif worst is None:
@@ -73,12 +78,15 @@ async def run_check(config: Config, out: TextIO = sys.stdout) -> int:
         await pool.close()
     _check_spool(config, say)
     await _check_endpoint(config, say)
-    return status
+    return status or (int(problems[0]) if problems else 0)
 
 
-async def _check_node(config: Config, pool: NodePool, node: str, say: _Printer
-                      ) -> ExitCode | None:
-    """EPMD, registration, handshake and cookie, hidden status; None if all passed."""
+async def _check_node(config: Config, pool: NodePool, node: str, say: _Printer,
+                      problems: list[ExitCode]) -> ExitCode | None:
+    """EPMD, registration, handshake and cookie, hidden status; None if the node can be read.
+
+    A failed step after the handshake (the bridge is not hidden) is added to *problems*.
+    """
     target = parse_node_name(node)
     host = host_for_connect(target)
     port = config.epmd_port or epmd.default_port()
@@ -101,23 +109,37 @@ async def _check_node(config: Config, pool: NodePool, node: str, say: _Printer
         return for_error(e)
     say("ok", f"{node} handshake and cookie", f"accepted; the bridge is {conn.node_name}"
         + (" over TLS" if config.tls else ""))
-    await _check_hidden(conn, say)
+    code = await _check_hidden(conn, say)
+    if code is not None:
+        problems.append(code)
     return None
 
 
-async def _check_hidden(conn: Connection, say: _Printer) -> None:
+async def _check_hidden(conn: Connection, say: _Printer) -> ExitCode | None:
+    """Is the bridge in the node's ``nodes(hidden)`` and not in ``nodes()``? INTERNAL if not."""
     step = f"{conn.peer_name} sees the bridge as hidden"
+    ro = ReadOnlyNode(conn, 5.0)
     try:
-        hidden = await conn.rpc("erlang", "nodes", [Atom("hidden")], timeout=5.0)
-        visible = await conn.rpc("erlang", "nodes", [], timeout=5.0)
-    except ErldistError as e:
+        found = await ro.wave({"hidden": Call("erlang", "nodes", (Atom("hidden"),)),
+                               "visible": Call("erlang", "nodes", ())})
+    except (ErldistError, CollectError) as e:
         say("warn", step, f"could not ask: {e}")
-        return
+        return None
+    hidden, visible = found["hidden"], found["visible"]
+    if not isinstance(hidden, list) or not isinstance(visible, list):
+        bad = hidden if not isinstance(hidden, list) else visible
+        say("warn", step, f"could not ask: {getattr(bad, 'message', bad)}")
+        return None
     me = Atom(conn.node_name)
-    if me in hidden and me not in visible:
+    if me in visible:
+        say("FAIL", step, "the bridge appears in nodes(): it would count as a cluster member; "
+            "this is a bug of the bridge, please report it")
+        return ExitCode.INTERNAL
+    if me in hidden:
         say("ok", step, "in nodes(hidden), not in nodes()")
     else:
-        say("FAIL", step, "the bridge appears in nodes(): it would count as a cluster member")
+        say("warn", step, "in neither nodes(hidden) nor nodes(): the connection may have dropped")
+    return None
 
 
 async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _Printer) -> int:
@@ -130,7 +152,8 @@ async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _
         say("FAIL", "MongooseIM", str(e))
         return int(for_error(e))
     for r in prepared.collected:
-        say("ok", f"{r.node} MongooseIM", f"version {r.version or 'unknown'}, API generation "
+        version = safe_version(r.version) if r.version else "unknown"
+        say("ok", f"{r.node} MongooseIM", f"version {version}, API generation "
             f"{r.generation}, {len(r.members)} other cluster member(s)")
         s = r.service
         state = ("not configured" if not s.configured else
@@ -155,7 +178,39 @@ async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _
         f"client id {prepared.client_id.value} ({prepared.client_id.source})")
     if config.verbosity > 0:
         say("ok", "report events", json.dumps([e.to_json() for e in prepared.events]))
+    reported = dict(prepared.reports)
+    for r in prepared.collected:
+        events = reported.get(r.node) or anonymise(r.events).events
+        await _compare_with_own_collector(config, pool, r, events, say)
     return 0
+
+
+async def _compare_with_own_collector(config: Config, pool: NodePool, report: NodeReport,
+                                      events: Sequence[Event], say: _Printer) -> None:
+    """Compare the bridge's report of a node with MongooseIM's own collector (read-only).
+
+    Informational: a node without that collector, or a difference, never fails the check.
+    """
+    step = f"{report.node} cross-check"
+    try:
+        ro = ReadOnlyNode(await pool.get(report.node), config.call_timeout)
+        result = await cross_check(ro, events, await _stanza_backend(ro))
+    except (ErldistError, CollectError, OSError) as e:
+        say("warn", step, f"could not compare: {e}")
+        return
+    status = "warn" if result.available and not result.matches else \
+        "ok" if result.available else "info"
+    say(status, step, result.summary())
+
+
+async def _stanza_backend(ro: ReadOnlyNode) -> Atom:
+    """``prometheus`` where the node's stanza counters are prometheus ones (6.6+ configured so),
+    else ``exometer``: the argument MongooseIM's own service gives its collector."""
+    reply = await ro.call(Call("mongoose_config", "lookup_opt", (Atom("instrumentation"),)))
+    if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == Atom("ok") \
+            and isinstance(reply[1], dict) and Atom("prometheus") in reply[1]:
+        return Atom("prometheus")
+    return Atom("exometer")
 
 
 def _check_spool(config: Config, say: _Printer) -> None:

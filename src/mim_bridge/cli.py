@@ -13,15 +13,17 @@ import datetime
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from . import __version__
 from .config import OPTIONS, Config, ConfigError, Mode, load
 from .exit_codes import ExitCode, for_error
 
-__all__ = ["build_parser", "main"]
+__all__ = ["RedactingFormatter", "build_parser", "main", "setup_logging"]
 
 log = logging.getLogger("mim_bridge")
 
@@ -38,10 +40,11 @@ and a key of a [bridge] table in the --config TOML file, which may be MongooseIM
 mongooseim.toml; its [services.service_mongoose_system_metrics] section is read too.
 Precedence: flags > environment > file > defaults. DO_NOT_TRACK=1 disables reporting.
 
-exit statuses: 0 ok or reporting disabled, 1 unexpected error, 2 bad usage or configuration,
-3 node/EPMD unreachable, 4 cookie or handshake refused, 5 not a MongooseIM node,
-6 GA4 did not take the report (--once, --validate), 7 TLS problem, 8 report file or state
-directory not writable, 130 a one-shot run was interrupted. See docs/cli.md.
+exit statuses: 0 ok or reporting disabled, 1 unexpected error (or --check: the bridge is not
+hidden), 2 bad usage or configuration, 3 node/EPMD unreachable, 4 cookie or handshake refused,
+5 not a MongooseIM node, 6 GA4 did not take the report (--once, --validate), 7 TLS problem,
+8 report file or state directory not writable, 130 a one-shot run was interrupted.
+See docs/cli.md.
 """
 
 _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
@@ -103,10 +106,11 @@ def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
                        help="send once to GA4's validation server and print its messages")
     modes.add_argument("--check", action="store_true",
                        help="diagnose step by step (EPMD, cookie, hidden node, version, "
-                       "service, report, GA4 endpoint); exit 0 when a node is readable")
+                       "service, report, MongooseIM's own collector, GA4 endpoint); exit 0 "
+                       "when a node is readable and the bridge hidden")
     out = groups["output"]
     out.add_argument("-v", "--verbose", action="count", default=0,
-                     help="more detail; tracebacks on errors (-vv: also library debug logs)")
+                     help="more detail; tracebacks on errors (-vv: also library logs)")
     out.add_argument("-q", "--quiet", action="count", default=0,
                      help="warnings and errors only (-qq: errors only)")
     out.add_argument("--version", action="version", version=f"mongooseim-metrics-bridge "
@@ -137,20 +141,51 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
-def setup_logging(log_format: str, verbosity: int) -> None:
+class RedactingFormatter(logging.Formatter):
+    """Another formatter's output with GA4 api secrets replaced by ``REDACTED``.
+
+    A Measurement Protocol URL carries its secret in the query (``api_secret=…``); a library that
+    logs a URL, or a traceback that quotes one, must not put it in the logs. The configured
+    secrets are also redacted wherever they appear, as they are and URL-encoded.
+    """
+
+    _QUERY = re.compile(r"(api_secret(?:=|%3D))[^&\s'\"\\]+", re.IGNORECASE)
+    MIN_LITERAL = 6  # a shorter secret would redact ordinary words; the query rule still applies
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.inner = inner
+        forms = {f for s in secrets if len(s) >= self.MIN_LITERAL
+                 for f in (s, quote(s, safe=""), quote_plus(s), json.dumps(s)[1:-1])}
+        self.secrets = sorted(forms, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+    def redact(self, text: str) -> str:
+        text = self._QUERY.sub(r"\1REDACTED", text)
+        for secret in self.secrets:
+            text = text.replace(secret, "REDACTED")
+        return text
+
+
+# Libraries whose debug logs carry request URLs, hence the api secret: never below INFO.
+QUIET_LIBRARIES = ("urllib3", "requests")
+
+
+def setup_logging(log_format: str, verbosity: int, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                               "%Y-%m-%dT%H:%M:%S%z"))
+    inner = JsonFormatter() if log_format == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+    handler.setFormatter(RedactingFormatter(inner, secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     levels = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO}
     root.setLevel(levels.get(max(verbosity, -2), logging.DEBUG))
-    # Library chatter (urllib3 connection pools, asyncio) only at -vv.
-    for name in ("urllib3", "asyncio"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    # Library chatter only at -vv; HTTP libraries' debug lines (request URLs) never.
+    logging.getLogger("asyncio").setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.INFO if verbosity >= 2 else logging.WARNING)
 
 
 # ------------------------------------------------------------------------------------ main
@@ -190,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         sys.stderr.write(f"{prog}: error: {e}\n")
         return ExitCode.USAGE
-    setup_logging(config.log_format, verbosity)
+    setup_logging(config.log_format, verbosity,
+                  secrets=[d.api_secret for d in config.destinations])
     if config.mode != "service" and len(config.nodes) == 1:
         # The final error line says it already; no failover to announce.
         logging.getLogger("mim_bridge.collect.cluster").addFilter(_without_seed_failures)

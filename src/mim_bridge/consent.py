@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .report import safe_version
+
 __all__ = [
     "GITHUB_URL",
     "PRIVACY_POLICY_URL",
@@ -52,14 +54,19 @@ def node_opted_out(node: str) -> str:
             "bridge honours the node's choice and does not report it")
 
 
+def _version(version: str | None) -> str:
+    """The version as it may be logged: its known shape only (a suffix may name a host)."""
+    return safe_version(version) if version else "of unknown version"
+
+
 def double_report(node: str, version: str | None) -> str:
-    return (f"{node} (MongooseIM {version or 'of unknown version'}) runs its own system-metrics "
+    return (f"{node} (MongooseIM {_version(version)}) runs its own system-metrics "
             "service, which already reports to Google Analytics 4; the bridge does not report "
             "it twice. Pass --allow-double-report (BRIDGE_ALLOW_DOUBLE_REPORT=true) to report "
             "it anyway")
 
 
 def ua_era_service(node: str, version: str | None) -> str:
-    return (f"{node} (MongooseIM {version}) runs its own system-metrics service, but it sends to "
-            "Universal Analytics, which Google no longer processes; the bridge reports in its "
-            "place")
+    return (f"{node} (MongooseIM {_version(version)}) runs its own system-metrics service, but it "
+            "sends to Universal Analytics, which Google no longer processes; the bridge reports "
+            "in its place")

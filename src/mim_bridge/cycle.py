@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -31,8 +30,13 @@ from .config import Config
 from .events import Event
 from .ga4 import prepare
 from .nodes import NodePool
-from .report import DEFAULT_STATE_FILENAME, ClientId, anonymise, resolve_client_id
-from .report.atomic_file import write_atomically
+from .report import (
+    DEFAULT_STATE_FILENAME,
+    ClientId,
+    anonymise,
+    resolve_client_id,
+    write_report,
+)
 from .state import NodeTotals, StanzaState, uptime_seconds
 
 if TYPE_CHECKING:
@@ -76,11 +80,6 @@ def request_bodies(prepared: Prepared) -> list[bytes]:
     """The exact GA4 request bodies of the report (one per batch of at most 25 events)."""
     return [batch.body for _, events in prepared.reports
             for batch in prepare(prepared.client_id.value, events).batches]
-
-
-def render_file(events: Sequence[Event]) -> bytes:
-    """The report file: a pretty JSON list of ``{name, params}``, as MongooseIM writes it."""
-    return (json.dumps([e.to_json() for e in events], indent=2) + "\n").encode("utf-8")
 
 
 async def in_thread(fn: Callable[[], T], name: str) -> T:
@@ -159,8 +158,12 @@ class Reporter:
         return prepared
 
     def write_file(self, prepared: Prepared) -> None:
-        """Replace the report file atomically with every reported node's events."""
-        write_atomically(self.config.report_file, render_file(prepared.events))
+        """Replace the report file atomically with every reported node's events.
+
+        Raises :class:`~mim_bridge.report.ReportFileError` (one line, naming the file) if it
+        cannot be written.
+        """
+        write_report(self.config.report_file, *(events for _, events in prepared.reports))
 
     async def send(self, sender: Ga4Sender, prepared: Prepared,
                    stopping: threading.Event) -> dict[str, DeliveryReport]:

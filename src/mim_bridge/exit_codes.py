@@ -8,7 +8,8 @@ status  name               meaning
 ======  =================  ==============================================================
 0       OK                 done; also: reporting is disabled (``report = false``,
                            ``DO_NOT_TRACK=1``, or the node's own ``report = false``)
-1       INTERNAL           an unexpected error (a bug: run again with ``-v`` and report it)
+1       INTERNAL           an unexpected error (a bug: run again with ``-v`` and report it);
+                           also ``--check`` when a node sees the bridge as a cluster member
 2       USAGE              bad command line, environment variable or configuration file
 3       UNREACHABLE        no node could be reached (EPMD down, node not registered,
                            connection refused or lost, timeout)

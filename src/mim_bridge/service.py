@@ -10,7 +10,9 @@ Lifecycle (after uvicorn's ``Server``)::
 The first look at startup collects without sending, so that a wrong cookie, a non-MongooseIM
 node or a node's own ``report = false`` are reported within seconds instead of after
 ``initial_report``. Errors that retrying cannot fix stop the bridge; an unreachable node does not
-(it may still be starting): the reports retry it, failing over to the other ``--node``\\ s.
+(it may still be starting): the reports retry it, failing over to the other ``--node``\\ s. A
+report whose collection failed is retried with backoff (1 s doubling up to 60 s) until it
+succeeds or the next slot of the schedule comes; retries never run into that slot.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import consent
-from .collect import CollectError, NotMongooseIM
+from .collect import CollectError, NodeNotReady, NotMongooseIM
 from .config import Config
 from .cycle import Prepared, Reporter
 from .erldist import (
@@ -54,8 +56,10 @@ log = logging.getLogger(__name__)
 
 # Errors after which retrying cannot help: the configuration must change.
 FATAL = (CookieMismatch, HandshakeRefused, TlsError, NotMongooseIM)
-# Errors of one report that the next report retries.
+# Errors of one report's collection, retried with backoff until the next report is due.
 RETRYABLE = (ErldistError, CollectError, OSError, ReportError)
+RETRY_START = 1.0
+RETRY_MAX = 60.0
 
 
 def format_duration(seconds: float) -> str:
@@ -91,6 +95,9 @@ def check_report_file(path: Path) -> None:
     except OSError as e:
         raise ReportFileError(f"cannot create the directory of the report file {path}: "
                               f"{e.strerror or e}; choose another place with --report-file") from e
+    if path.is_dir():
+        raise ReportFileError(f"the report file {path} is a directory; give a file name with "
+                              "--report-file")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ReportFileError(f"cannot write the report file {path}: permission denied; "
                               "choose another place with --report-file")
@@ -177,7 +184,7 @@ class Service:
             await self.clock.sleep_until(schedule.due(index), self.stop)
             if self.stop.is_set():
                 break
-            await self.cycle(index)
+            await self._report_with_retries(index, schedule.due(index + 1))
             if self.stop.is_set():
                 break
             following = schedule.next_index(index, self.clock.now())
@@ -189,35 +196,59 @@ class Service:
             log.debug("next report at %s", self._wall(schedule.due(index)))
         return self.exit_status
 
-    async def cycle(self, index: int) -> None:
-        """One report; every failure is logged and left to the next report."""
+    async def _report_with_retries(self, index: int, next_slot: float) -> None:
+        """Report *index*; if it could not be collected, retry with backoff until it can, or
+        until the next slot would come first (that slot's report then takes over). Retries
+        never start after the next slot, so they neither stack nor shift the schedule."""
+        delay, attempt = RETRY_START, 0
+        while not await self.cycle(index, attempt):
+            if self.stop.is_set():
+                return
+            retry_at = self.clock.now() + delay
+            if retry_at >= next_slot:
+                log.info("report %d: the next report retries (%s)", index + 1,
+                         self._wall(next_slot))
+                return
+            log.info("report %d: retrying in %s", index + 1, format_duration(delay))
+            await self.clock.sleep_until(retry_at, self.stop)
+            if self.stop.is_set():
+                return
+            delay, attempt = min(delay * 2, RETRY_MAX), attempt + 1
+
+    async def cycle(self, index: int, attempt: int = 0) -> bool:
+        """One report attempt; False if the cluster could not be collected (worth retrying).
+
+        Every failure is logged (a failed retry at INFO, so that a long outage does not flood
+        the warnings); one after the collection (the report file, GA4) is not retried: the
+        report is sent anyway, or waits in the spool for the next one.
+        """
         self.reports += 1
         number = index + 1
         try:
             prepared = await self.reporter.prepare()
         except RETRYABLE as e:
-            log.warning("report %d: could not collect (%s); the next report retries",
-                        number, e)
-            return
+            log.log(logging.WARNING if attempt == 0 else logging.INFO,
+                    "report %d: could not collect (%s)", number, e)
+            return False
         if prepared.all_opted_out:
             log.info("no node may be reported; the bridge exits")
             self.request_stop()
-            return
+            return True
         if not prepared.reports:
             log.info("report %d: no node to report (%s)", number,
                      "; ".join(f"{n}: {why}" for n, why in prepared.not_reported.items()))
-            return
+            return True
         try:
             self.reporter.write_file(prepared)
-        except OSError as e:
-            log.error("report %d: cannot write the report file %s (%s); sending anyway",
-                      number, self.config.report_file, e.strerror or e)
+        except ReportFileError as e:
+            log.error("report %d: %s; sending anyway", number, e)
         deliveries = await self.reporter.send(self.sender, prepared, self.time_source.stopping)
         self.reporter.commit(prepared, deliveries)
         log.info("%s", summary(number, prepared, deliveries))
         log.debug("resources: %d open connection(s), %d task(s), %d thread(s)",
                   self.reporter.pool.open_count, len(asyncio.all_tasks()),
                   threading.active_count())
+        return True
 
     @staticmethod
     def _wall(deadline: float) -> str:
@@ -283,7 +314,7 @@ async def _startup(service: Service) -> int:
         prepared = await service.reporter.prepare(discover=False)
     except FATAL:
         raise
-    except (ConnectError, ErldistError, OSError) as e:
+    except (ConnectError, ErldistError, NodeNotReady, OSError) as e:
         log.warning("cannot read any node yet (%s); the reports will retry", e)
     else:
         if prepared.all_opted_out:

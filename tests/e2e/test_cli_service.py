@@ -208,6 +208,9 @@ def test_check_and_validate(bridge: Bridge, epmd: launcher.Epmd, ga: FakeGA) -> 
                  "in-VM system-metrics service", "report", "GA4 endpoint"):
         assert re.search(rf"^ok +.*{step}", check.stdout, re.MULTILINE), step
     assert "version 6.2.1" in check.stdout
+    # the stand-in has MongooseIM's own collector: the bridge's report agrees with it
+    assert re.search(r"^ok +\S+ cross-check: the bridge's report matches MongooseIM's own",
+                     check.stdout, re.MULTILINE), check.stdout
     assert validate.returncode == 0 and "no validation messages" in validate.stdout
     assert [r.path for r in ga.requests] == ["/debug/mp/collect"]
 

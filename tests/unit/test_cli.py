@@ -171,3 +171,99 @@ def test_unexpected_errors_are_one_line_without_traceback(
     code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "true",
                        "-v")
     assert "Traceback" in err
+
+
+@pytest.mark.parametrize("problem", ["disk full", "a directory"])
+def test_once_with_an_unwritable_report_file_exits_8_naming_the_file(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        problem: str) -> None:
+    import errno
+    import os
+
+    from mim_bridge.cycle import Prepared, Reporter
+    from mim_bridge.events import Event
+    from mim_bridge.report import ClientId, atomic_file
+
+    async def prepared(self: Reporter, **kw: object) -> Prepared:
+        if problem == "a directory":  # became one after the startup check
+            report_file.mkdir()
+        else:
+            def full(src: object, dst: object) -> None:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            monkeypatch.setattr(atomic_file.os, "replace", full)
+        return Prepared(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
+                        [("mim@localhost", (Event("host_count", {"value": 1}),))], {})
+
+    report_file = tmp_path / "out" / "report.json"
+    monkeypatch.setattr(Reporter, "prepare", prepared)
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once",
+                       "--report", "true", "--report-file", str(report_file))
+    assert code == ExitCode.LOCAL_FILES
+    line = err.splitlines()[-1]
+    assert line.startswith("bridge: error: cannot write the report file ")
+    assert str(report_file) in line and "--report-file" in line and "please report" not in err
+
+
+def test_a_report_file_that_is_a_directory_is_refused_at_startup(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once",
+                       "--report", "true", "--report-file", str(tmp_path / "reports"))
+    assert code == ExitCode.LOCAL_FILES
+    assert err.splitlines()[-1] == (f"bridge: error: the report file {tmp_path / 'reports'} is "
+                                    "a directory; give a file name with --report-file")
+
+
+def test_report_file_errors_are_local_file_errors() -> None:
+    from mim_bridge.report import ReportFileError
+    assert for_error(ReportFileError("x")) is ExitCode.LOCAL_FILES
+
+
+SECRET = "Sup3rSecretApiKey_42"
+
+
+def test_no_log_line_carries_the_tracking_secret_at_the_highest_verbosity(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from mim_bridge.cycle import Prepared, Reporter
+    from mim_bridge.events import Event
+    from mim_bridge.report import ClientId
+    from support.fake_ga import FakeGA
+
+    async def prepared(self: Reporter, **kw: object) -> Prepared:
+        return Prepared(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
+                        [("mim@localhost", (Event("host_count", {"value": 1}),))], {})
+
+    monkeypatch.setattr(Reporter, "prepare", prepared)
+    with FakeGA() as ga:
+        ga.fail_next(1, status=503)  # a retry, logged
+        code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once",
+                           "--report", "true", "-vvv", "--ga-url", ga.url, "--send-timeout",
+                           "2s", "--tracking-id", "G-PRIVATE123", "--tracking-secret", SECRET)
+        assert code == 0, err
+        assert [r.api_secret for r in ga.delivered("G-PRIVATE123")] == [SECRET]
+    assert "attempt 1 failed" in err and "DEBUG" in err  # the verbose logs are there...
+    assert SECRET not in err  # ...without the secret
+    assert logging.getLogger("urllib3").getEffectiveLevel() >= logging.INFO
+    assert logging.getLogger("requests").getEffectiveLevel() >= logging.INFO
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_urls_and_tracebacks_are_redacted(capsys: pytest.CaptureFixture[str],
+                                          log_format: str) -> None:
+    from urllib.parse import quote
+
+    odd = "s3cr&t=\"x/y"  # printable ASCII, as GA4 allows
+    cli.setup_logging(log_format, 3, secrets=[SECRET, odd])
+    url = f"/mp/collect?measurement_id=G-PRIVATE123&api_secret={SECRET}"
+    logging.getLogger("mim_bridge.test").warning('"POST %s HTTP/1.1" 204 0', url)
+    logging.getLogger("mim_bridge.test").warning("odd %s", f"?api_secret={quote(odd, safe='')}")
+    logging.getLogger("mim_bridge.test").warning("raw %s", odd)
+    try:
+        raise ConnectionError(f"Max retries exceeded with url: {url}")
+    except ConnectionError:
+        logging.getLogger("mim_bridge.test").exception("failed")
+    err = capsys.readouterr().err
+    assert "api_secret=REDACTED" in err and "measurement_id=G-PRIVATE123" in err
+    for form in (SECRET, odd, quote(odd, safe=""), odd.replace('"', '\\"')):
+        assert form not in err, form
+    assert "Traceback" in err or '"exception"' in err

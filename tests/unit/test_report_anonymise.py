@@ -194,6 +194,10 @@ def test_gen_mod_only_open_source_modules_may_be_named() -> None:
             Event("tls_option", {"mode": "acme_tls", "module": "/opt/acme/tls.so"}),
             Event("tls_option", {"mode": "other", "module": "other"}),
         ),
+        (  # no listener yields a "none" placeholder: it is not an allowed value
+            Event("tls_option", {"mode": "none", "module": "none"}),
+            Event("tls_option", {"mode": "other", "module": "other"}),
+        ),
         (
             Event("outgoing_pool", {"value": "acme_queue"}),
             Event("outgoing_pool", {"value": "other"}),

@@ -19,7 +19,6 @@ from mim_bridge.report import (
     ReportFileError,
     atomic_file,
     read_report,
-    render_report,
     write_report,
 )
 from mim_bridge.report.atomic_file import temp_files_for
@@ -43,7 +42,6 @@ def test_writes_pretty_json_list_like_mongooseim(tmp_path: Path) -> None:
     ]
     assert text.startswith('[\n  {\n    "name": "host_count",')
     assert text.endswith("]\n")
-    assert text == render_report(NEW)
     assert read_report(path) == NEW
 
 
@@ -128,6 +126,42 @@ def test_a_writer_killed_mid_write_leaves_the_old_report(tmp_path: Path) -> None
     os.utime(leftover[0], (old, old))
     write_report(path, NEW)
     assert read_report(path) == NEW
+    assert temp_files_for(path) == []
+
+
+def test_a_cluster_report_is_every_nodes_events_in_order_each_gated_on_its_own(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.json"
+    node_a = [Event("host_count", {"value": 1}), Event("module_with_opt", {"module": "mod_acme"}),
+              Event("custom_module_count", {"value": 1})]
+    node_b = [Event("host_count", {"value": 2}), Event("custom_module_count", {"value": 3})]
+    written = write_report(path, node_a, node_b)
+    expected = [Event("host_count", {"value": 1}), Event("custom_module_count", {"value": 2}),
+                Event("host_count", {"value": 2}), Event("custom_module_count", {"value": 3})]
+    assert list(written) == expected  # one count per node, not folded across nodes
+    assert read_report(path) == expected
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EISDIR"])
+def test_a_full_disk_or_a_directory_is_a_one_line_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_name: str
+) -> None:
+    import errno
+
+    path = tmp_path / "r.json"
+    if errno_name == "EISDIR":
+        path.mkdir()
+    else:
+        def full(src: object, dst: object) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(atomic_file.os, "replace", full)
+    with pytest.raises(ReportFileError) as info:
+        write_report(path, OLD)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message and "--report-file" in message
+    assert os.strerror(getattr(errno, errno_name)) in message
     assert temp_files_for(path) == []
 
 

@@ -195,15 +195,62 @@ async def test_a_slow_report_skips_slots_but_never_shifts_the_grid(
 
 
 @aio
-async def test_a_failed_collection_is_retried_at_the_next_slot(config: Config) -> None:
-    script = [[node_report(A, total=5)], ConnectionLost("gone"), [node_report(A, total=9)]]
+async def test_a_failed_collection_is_retried_with_backoff_not_at_the_next_slot(
+        config: Config) -> None:
+    script = [[node_report(A, total=5)], ConnectionLost("gone"), ConnectionLost("still gone"),
+              [node_report(A, total=9)], [node_report(A, total=12)]]
     service, collector, session = make(config, script, horizon=1030)
     await service.run()
-    assert times(collector) == [1005, 1015, 1025]
-    # the failed report changed nothing: the third one increments from the first one's totals
-    assert collector.calls[2][1] == {A: {"xmppMessageSent": 5}}
+    # report 2 fails at 1015, is retried 1 s then 2 s later; report 3 keeps its slot
+    assert times(collector) == [1005, 1015, 1016, 1018, 1025]
+    # the failed attempts changed nothing: the retry increments from the first one's totals
+    assert collector.calls[3][1] == {A: {"xmppMessageSent": 5}}
     stanza = [e for e in session.events() if e["name"] == "xmpp_stanza_count"]
-    assert [e["params"]["increment"] for e in stanza] == [5, 4]
+    assert [e["params"]["increment"] for e in stanza] == [5, 4, 3]
+
+
+@aio
+async def test_retries_end_before_the_next_slot_and_never_shift_the_grid(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    script = [[node_report(A)], ConnectionLost("gone")]
+    service, collector, session = make(config, script, horizon=1040)
+    with caplog.at_level(logging.INFO):
+        await service.run()
+    # slots at 1015, 1025, 1035 (never moved); 1 s, 2 s, 4 s retries, none at or past a slot
+    assert times(collector) == [1005, 1015, 1016, 1018, 1022, 1025, 1026, 1028, 1032, 1035,
+                                1036, 1038]
+    assert len(session.bodies) == 1
+    assert "retrying in 4s" in caplog.text and "the next report retries" in caplog.text
+    assert "skipping" not in caplog.text
+    failed = [r for r in caplog.records if "could not collect" in r.getMessage()]
+    assert len(failed) == 11  # every attempt is logged, but a warning once per report only
+    assert [r.levelno for r in failed].count(logging.WARNING) == 3
+
+
+@aio
+async def test_backoff_is_capped_at_a_minute(config: Config) -> None:
+    config = replace(config, periodic_report=600.0)
+    service, collector, _ = make(config, [[node_report(A)], ConnectionLost("gone")],
+                                 horizon=1005 + 2 * 600 + 0.5)
+    await service.run()
+    at = times(collector)
+    assert at[:2] == [1005, 1605] and at[-1] == 2205  # the slots, on time
+    retries = [t for t in at if 1605 < t < 2205]
+    gaps = [b - a for a, b in zip([1605, *retries], retries)]
+    assert gaps[:7] == [1, 2, 4, 8, 16, 32, 60] and set(gaps[6:]) == {60}
+    assert retries[-1] + 60 >= 2205  # the last retry that still fit before the next slot
+
+
+@aio
+async def test_an_unwritable_report_file_is_logged_and_the_report_still_sent(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    config.report_file.mkdir()
+    service, collector, session = make(config, [[node_report(A)]], horizon=1010)
+    await service.run()
+    assert len(collector.calls) == 1  # not a collection failure: not retried
+    assert len(session.bodies) == 1
+    assert f"cannot write the report file {config.report_file}" in caplog.text
+    assert "sending anyway" in caplog.text
 
 
 @aio
@@ -339,3 +386,17 @@ async def test_startup_keeps_running_when_the_node_is_not_up_yet(
                                                (90, "90s"), (86400, "1d")])
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("version", "shown"), [("6.2.1-7-gabc1234-acme.corp", "6.2.1"),
+                                                ("4.2.0-secret-host", "4.2.0"),
+                                                ("acme-build", "unknown")])
+@aio
+async def test_logs_show_only_a_safe_version(config: Config, caplog: pytest.LogCaptureFixture,
+                                             version: str, shown: str) -> None:
+    running = node_report(A, version=version, service=InVmService(True, True, None))
+    service, _, _ = make(config, [[running]], horizon=1010)
+    with caplog.at_level(logging.DEBUG):
+        await service.run()
+    assert f"(MongooseIM {shown})" in caplog.text
+    assert "acme" not in caplog.text and "secret" not in caplog.text

@@ -156,10 +156,6 @@ class Ga4Sender:
                     unspooled.append((dest.measurement_id, batch))
         return self._drain(started, prepared.fixes, fresh, unspooled)
 
-    def flush(self) -> DeliveryReport:
-        """Deliver only what earlier sends left in the spool."""
-        return self._drain(self._clock(), (), set(), [])
-
     def validate(self, client_id: str, events: Sequence[Event]) -> list[ValidationMessage]:
         """Send the report to GA4's validation server instead; return its findings.
 

@@ -1,10 +1,12 @@
 """Report layer: the anonymity gate, the report file and the client id.
 
-Everything that leaves the machine (the GA4 request, the report file, the logs) passes through
-:func:`anonymise` first; see :mod:`.allowlist` for the names that may appear.
+Every event that leaves the bridge (in a GA4 request or the report file) passes through
+:func:`anonymise` first; see :mod:`.allowlist` for the names that may appear. Logs do not pass
+through it: they must not carry event values at all, and show a MongooseIM version only through
+:func:`safe_version`.
 """
 
-from mim_bridge.report.anonymise import KNOWN_EVENTS, AnonymisedReport, anonymise
+from mim_bridge.report.anonymise import KNOWN_EVENTS, AnonymisedReport, anonymise, safe_version
 from mim_bridge.report.client_id import (
     DEFAULT_STATE_FILENAME,
     ClientId,
@@ -16,7 +18,6 @@ from mim_bridge.report.errors import ClientIdError, ReportError, ReportFileError
 from mim_bridge.report.report_file import (
     DEFAULT_REPORT_FILENAME,
     read_report,
-    render_report,
     write_report,
 )
 
@@ -32,8 +33,8 @@ __all__ = [
     "anonymise",
     "load_or_create_client_id",
     "read_report",
-    "render_report",
     "resolve_client_id",
+    "safe_version",
     "valid_cluster_id",
     "write_report",
 ]

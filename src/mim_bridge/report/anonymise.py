@@ -12,8 +12,9 @@ param. Anything the tables do not know is private by default:
   ``unknown_config_type``) or is dropped; a version keeps only its ``X.Y.Z`` unless the rest is
   ``git describe`` or release-candidate output; an integer param must be an integer.
 
-Logs name only allowlisted event names and param keys, never a value or an unknown key, so the
-logs cannot leak what the report must not carry. The module is pure: no I/O besides debug logs.
+The gate's own debug logs name only allowlisted event names and param keys, never a value or an
+unknown key. Other logs never carry event values; a version shown there goes through
+:func:`safe_version`. The module is pure: no I/O besides debug logs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from mim_bridge.events import Event, ParamValue
 from mim_bridge.report import allowlist as names
 
-__all__ = ["KNOWN_EVENTS", "UNKNOWN_VERSION", "AnonymisedReport", "anonymise"]
+__all__ = ["KNOWN_EVENTS", "UNKNOWN_VERSION", "AnonymisedReport", "anonymise", "safe_version"]
 
 log = logging.getLogger(__name__)
 
