@@ -23,8 +23,12 @@ from mim_bridge.erldist import (
     Connection,
     ConnectionLost,
     CookieMismatch,
+    DecodeError,
     EncodeError,
     EpmdUnreachable,
+    FloatKey,
+    ListKey,
+    MapKey,
     NodeNotFound,
     Pid,
     Reference,
@@ -210,6 +214,43 @@ def test_unencodable_argument_fails_only_that_call(server: LiveNode) -> None:
                 await conn.rpc("lists", "nth", [1, [bad]])
         assert conn.pending_calls == 0
         assert await conn.rpc("erlang", "node", []) == Atom(server.name)
+
+    with_conn(server, body)
+
+
+def test_undecodable_reply_fails_only_that_call(server: LiveNode) -> None:
+    """The node sends a reply nested deeper than our decoder allows (256 levels): that call
+    fails with DecodeError; calls in flight around it and the connection carry on."""
+    depth = 300
+    deep = b"\x83" + b"l\x00\x00\x00\x01" * depth + b"j" + b"j" * depth  # [[[...]]]
+
+    async def body(conn: Connection) -> None:
+        slow = asyncio.ensure_future(conn.rpc("timer", "sleep", [300]))
+        before = asyncio.ensure_future(conn.rpc("erlang", "node", []))
+        with pytest.raises(DecodeError, match="nested deeper than 256"):
+            await conn.rpc("erlang", "binary_to_term", [deep])
+        assert await before == Atom(server.name)
+        assert await slow == Atom("ok")
+        assert not conn.closed and conn.pending_calls == 0
+        assert await conn.rpc("erlang", "length", [[1, 2]]) == 2
+
+    with_conn(server, body)
+
+
+def test_map_keys_python_cannot_hold_as_they_are(server: LiveNode) -> None:
+    async def body(conn: Connection) -> None:
+        map_key = MapKey({Atom("a"): [Atom("b")]})
+        pairs = [(map_key, Atom("map")), (1, Atom("int")),
+                 (1.0, Atom("float")), (True, Atom("bool")), ((1,), 1), ((1.0,), 2),
+                 ([], 3), ((), 4)]
+        got = await conn.rpc("maps", "from_list", [pairs])
+        assert got == {MapKey({Atom("a"): ListKey([Atom("b")])}): Atom("map"), 1: Atom("int"),
+                       FloatKey(1.0): Atom("float"), Atom("true"): Atom("bool"),
+                       (1,): 1, (FloatKey(1.0),): 2, ListKey([]): 3, (): 4}
+        assert await conn.rpc("maps", "size", [got]) == 8
+        assert await conn.rpc(Atom("lists"), Atom("nth"), [1, [got]]) == got
+        assert await conn.rpc("maps", "get", [map_key, got]) == Atom("map")
+        assert await conn.rpc("maps", "get", [FloatKey(1.0), got]) == Atom("float")
 
     with_conn(server, body)
 

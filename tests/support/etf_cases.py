@@ -27,9 +27,11 @@ from mim_bridge.erldist.terms import (
     Atom,
     BitBinary,
     Export,
+    FloatKey,
     Fun,
     ImproperList,
     ListKey,
+    MapKey,
     Pid,
     Port,
     Reference,
@@ -123,6 +125,23 @@ CASES: list[Case] = [
          "{ListKey([Atom('a'), Atom('b')]): Atom('list_key'), 'str': Atom('string_key'), "
          "(Atom('t'), '\\x01'): Atom('tuple_key')}"),
     Case("map_nested", "#{a => #{b => #{}}}", "{Atom('a'): {Atom('b'): {}}}"),
+    Case("map_map_keys", "#{#{a => 1} => one, #{} => empty, #{#{b => [c]} => 2} => nested}",
+         "{MapKey({Atom('a'): 1}): Atom('one'), MapKey({}): Atom('empty'), "
+         "MapKey({MapKey({Atom('b'): [Atom('c')]}): 2}): Atom('nested')}"),
+    # keys equal in Python but not in Erlang: the whole map in exact form (see terms.py)
+    Case("map_number_keys", "#{1 => int, 1.0 => float, true => atom, 2.5 => other}",
+         "{1: Atom('int'), FloatKey(1.0): Atom('float'), Atom('true'): Atom('atom'), "
+         "FloatKey(2.5): Atom('other')}"),
+    Case("map_number_keys_no_clash", "#{1.5 => a, true => b, 2 => c}",
+         "{1.5: Atom('a'), True: Atom('b'), 2: Atom('c')}"),
+    Case("map_zero_keys", "#{0.0 => pos, -0.0 => neg}",
+         "{FloatKey(0.0): Atom('pos'), FloatKey(-0.0): Atom('neg')}", min_otp=27),
+    Case("map_nested_number_keys", "#{{1} => a, {1.0} => b, [x, 2] => c, [x, 2.0] => d}",
+         "{(1,): Atom('a'), (FloatKey(1.0),): Atom('b'), ListKey([Atom('x'), 2]): Atom('c'), "
+         "ListKey([Atom('x'), FloatKey(2.0)]): Atom('d')}"),
+    Case("map_list_and_tuple_keys", "#{[a] => l, {a} => t, [] => nil, {} => e}",
+         "{ListKey([Atom('a')]): Atom('l'), (Atom('a'),): Atom('t'), ListKey([]): Atom('nil'), "
+         "(): Atom('e')}"),
     Case("map_33", "maps:from_list([{I, I * I} || I <- lists:seq(1, 33)])",
          "{i: i * i for i in range(1, 34)}"),
     Case("map_large_binary_keys",
@@ -210,6 +229,7 @@ def namespace(node: str, creation: int) -> dict[str, Any]:
     return {
         "Atom": Atom, "BitBinary": BitBinary, "Export": Export, "Fun": Fun,
         "ImproperList": ImproperList, "ListKey": ListKey, "Pid": Pid, "Port": Port,
+        "FloatKey": FloatKey, "MapKey": MapKey,
         "Reference": Reference, "AnyFun": AnyFun, "AnyRef": AnyRef,
         "NODE": Atom(node), "CREATION": creation, "__builtins__": {
             "range": range, "tuple": tuple, "list": list, "ord": ord, "str": str,
@@ -235,7 +255,7 @@ def has_matcher(value: Any) -> bool:
         return True
     if isinstance(value, (list, tuple)):
         return any(has_matcher(v) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, (dict, MapKey)):
         return any(has_matcher(v) for v in value.values())
     return False
 
@@ -245,18 +265,21 @@ def has_matcher(value: Any) -> bool:
 def canon(value: Any) -> Any:
     """A hashable, type-tagged form of a decoded value: ``canon(a) == canon(b)`` iff a and b are
     the same Python value *including types* (``1`` vs ``1.0`` vs ``True``, ``0.0`` vs ``-0.0``,
-    ``'abc'`` vs ``[97, 98, 99]``, ``ListKey`` vs ``tuple`` all differ)."""
+    ``'abc'`` vs ``[97, 98, 99]``, ``ListKey`` vs ``tuple``, ``FloatKey`` vs ``float`` all
+    differ)."""
     t = type(value)
     if t is float:
         return ("float", struct.pack(">d", value))
+    if t is FloatKey:
+        return ("FloatKey", struct.pack(">d", value.value))
     if t in (int, bool, str, bytes, Atom, BitBinary, Pid, Port, Reference, Export, Fun):
         return (t.__name__, value)
     if t in (list, tuple, ListKey):
         return (t.__name__, tuple(canon(v) for v in value))
     if t is ImproperList:
         return ("ImproperList", canon(value.elements), canon(value.tail))
-    if t is dict:
-        return ("dict", frozenset((canon(k), canon(v)) for k, v in value.items()))
+    if t in (dict, MapKey):
+        return (t.__name__, frozenset((canon(k), canon(v)) for k, v in value.items()))
     raise TypeError(f"canon: unexpected {t.__name__}")
 
 
@@ -282,7 +305,8 @@ def erl_canon(value: Any) -> Any:
 
     Equal for values that encode to the same Erlang term (and so survive a trip through Erlang
     as each other): ``'ab'`` and ``[97, 98]``, ``''`` and ``[]``, ``None`` and
-    ``Atom('undefined')``, ``True`` and ``Atom('true')``, ``ListKey`` and list, ``bytes`` and a
+    ``Atom('undefined')``, ``True`` and ``Atom('true')``, ``ListKey`` and list, ``MapKey`` and
+    dict, ``FloatKey`` and float, ``bytes`` and a
     whole-byte ``BitBinary``, an ``ImproperList`` whose tail is a list and the flat list.
     """
     t = type(value)
@@ -296,6 +320,8 @@ def erl_canon(value: Any) -> Any:
         return ("int", value)
     if t is float:
         return ("float", struct.pack(">d", value))
+    if t is FloatKey:
+        return erl_canon(value.value)
     if t in (bytes, bytearray):
         return ("bits", bytes(value), 8)
     if t is BitBinary:  # only the high `bits` bits of the last byte are part of the term
@@ -315,7 +341,7 @@ def erl_canon(value: Any) -> Any:
         return ("list", head, tail)
     if t is tuple:
         return ("tuple", tuple(erl_canon(v) for v in value))
-    if t is dict:
+    if t in (dict, MapKey):
         return ("map", frozenset((erl_canon(k), erl_canon(v)) for k, v in value.items()))
     if t in (Pid, Port, Reference, Export, Fun):
         return (t.__name__, value)

@@ -4,6 +4,12 @@
   (same types: no ``''``, ``None``, non-Latin-1 ``str``, ``ListKey`` outside map keys, ...).
 * :data:`terms` - anything the encoder accepts; compare through ``etf_cases.erl_canon`` (two
   Python values for one Erlang term, e.g. ``'ab'`` and ``[97, 98]``, compare equal there).
+
+Maps are drawn as key/value pairs distinct in Erlang. When some keys are equal in Python
+(``1``, ``1.0``, ``true``; ``{1}`` and ``{1.0}``) the dict holds every key in exact form
+(``FloatKey``, ``Atom('true')``), as the decoder returns it; see ``mim_bridge.erldist.terms``.
+Map keys include maps (``MapKey``) and a small pool of numbers and booleans so that such clashes
+are frequent.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from mim_bridge.erldist.terms import (
     Export,
     ImproperList,
     ListKey,
+    MapKey,
     Pid,
     Port,
     Reference,
+    exact_key,
 )
 from support.etf_cases import erl_canon
 
@@ -61,17 +69,58 @@ identity_scalars = st.one_of(atoms, st.booleans(), ints, floats, binaries, bit_b
 scalars = st.one_of(identity_scalars, st.none(), any_strings,
                     st.binary(max_size=8).map(bytearray))
 
-# Map keys must be hashable: tuples, and lists as ListKey.
+_ZERO, _MINUS_ZERO = ("float", bytes(8)), ("float", b"\x80" + bytes(7))
+
+
+def _no_minus_zero(c: Any) -> Any:
+    if c == _MINUS_ZERO:
+        return _ZERO
+    if isinstance(c, tuple):
+        return tuple(_no_minus_zero(x) for x in c)
+    if isinstance(c, frozenset):
+        return frozenset(_no_minus_zero(x) for x in c)
+    return c
+
+
+def erl_key(k: Any) -> Any:
+    """The Erlang term of a map key, with -0.0 counted as 0.0: no two keys of one map may share
+    it ('ab' and ListKey([97, 98]) are one term; OTP 25 also refuses 0.0 and -0.0 together)."""
+    return _no_minus_zero(erl_canon(k))
+
+
+def _decoded_map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """The first pair of each Erlang key, as the decoder returns the map: every key in exact
+    form if any two clash in Python."""
+    first: dict[Any, tuple[Any, Any]] = {}
+    for k, v in pairs:
+        first.setdefault(erl_key(k), (k, v))
+    pairs = list(first.values())
+    natural = dict(pairs)
+    if len(natural) == len(pairs):
+        return natural
+    return {exact_key(k): v for k, v in pairs}
+
+
+# Numbers and booleans that are equal in Python but not in Erlang.
+clashing = st.sampled_from([0, 1, -1, 2, 0.0, -0.0, 1.0, -1.0, 2.0, True, False])
+_clashing_keys = st.one_of(clashing, st.tuples(clashing),
+                           st.lists(clashing, max_size=2).map(ListKey))
+
+
+def maps(keys: st.SearchStrategy[Any], values: st.SearchStrategy[Any], min_size: int = 0,
+         max_size: int = 5) -> st.SearchStrategy[dict[Any, Any]]:
+    # (no unique_by/filter: their retries render the repr of these huge recursive strategies)
+    return st.lists(st.tuples(keys, values), min_size=min_size,
+                    max_size=max_size).map(_decoded_map)
+
+
+# Map keys must be hashable: tuples, lists as ListKey, maps as MapKey.
 identity_keys = st.recursive(
     st.one_of(atoms, st.booleans(), ints, floats, binaries, latin1_strings, pids),
-    lambda inner: st.one_of(st.tuples(inner, inner),
-                            st.lists(inner, min_size=1, max_size=3).map(ListKey)),
+    lambda inner: st.one_of(st.tuples(inner, inner), st.tuples(inner),
+                            st.lists(inner, min_size=1, max_size=3).map(ListKey),
+                            maps(st.one_of(inner, _clashing_keys), inner, max_size=3).map(MapKey)),
     max_leaves=4)
-
-
-def _unique_in_erlang(d: dict[Any, Any]) -> bool:
-    """No two keys that are one Erlang term ('ab' and ListKey([97, 98]), None and undefined)."""
-    return len({erl_canon(k) for k in d}) == len(d)
 
 
 def _improper(elements: list[Any], tail: Any) -> ImproperList:
@@ -85,7 +134,8 @@ def _containers(inner: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -> 
     return st.one_of(
         st.lists(inner, max_size=6),
         st.lists(inner, max_size=6).map(tuple),
-        st.dictionaries(keys, inner, max_size=5).filter(_unique_in_erlang),
+        maps(keys, inner),
+        maps(_clashing_keys, inner, min_size=2),
         st.builds(_improper, st.lists(inner, min_size=1, max_size=4), _improper_tails),
     )
 

@@ -18,14 +18,18 @@ from mim_bridge.erldist.terms import (
     Atom,
     BitBinary,
     Export,
+    FloatKey,
     Fun,
     ImproperList,
     ListKey,
+    MapKey,
     Pid,
     Port,
     Reference,
+    as_key,
+    exact_key,
 )
-from support.etf_cases import same
+from support.etf_cases import canon, same
 
 
 def b(*parts: int | bytes | str) -> bytes:
@@ -102,6 +106,30 @@ DECODE_TABLE: list[tuple[str, bytes, Any]] = [
      {ImproperList((ListKey([Atom("a")]),), Atom("b")): 1}),
     ("MAP_EXT tuple key holding a list", b(116, u32(1), 104, 1, 108, u32(1), 97, 1, 106, 106),
      {(ListKey([1]),): []}),
+    ("MAP_EXT map key", b(116, u32(1), 116, u32(1), atom("a"), 108, u32(1), 97, 1, 106, 97, 2),
+     {MapKey({Atom("a"): ListKey([1])}): 2}),
+    ("MAP_EXT list and tuple keys stay apart", b(116, u32(2), 106, 97, 1, 104, 0, 97, 2),
+     {ListKey([]): 1, (): 2}),
+    # 1, 1.0 and true are equal in Python: the whole map in exact form
+    ("MAP_EXT 1, 1.0 and true keys",
+     b(116, u32(4), 97, 1, 97, 1, 70, struct.pack(">d", 1.0), 97, 2, atom("true"), 97, 3,
+       70, struct.pack(">d", 2.5), 97, 4),
+     {1: 1, FloatKey(1.0): 2, Atom("true"): 3, FloatKey(2.5): 4}),
+    ("MAP_EXT 1.0 before true", b(116, u32(2), 70, struct.pack(">d", 1.0), 97, 1, atom("true"), 97, 2),
+     {FloatKey(1.0): 1, Atom("true"): 2}),
+    ("MAP_EXT 0.0 and -0.0 keys",
+     b(116, u32(2), 70, struct.pack(">d", 0.0), 97, 1, 70, struct.pack(">d", -0.0), 97, 2),
+     {FloatKey(0.0): 1, FloatKey(-0.0): 2}),
+    ("MAP_EXT {1} and {1.0} keys",
+     b(116, u32(2), 104, 1, 97, 1, 97, 1, 104, 1, 70, struct.pack(">d", 1.0), 97, 2),
+     {(1,): 1, (FloatKey(1.0),): 2}),
+    ("MAP_EXT #{a => 1} and #{a => 1.0} keys",
+     b(116, u32(2), 116, u32(1), atom("a"), 97, 1, 97, 1,
+       116, u32(1), atom("a"), 70, struct.pack(">d", 1.0), 97, 2),
+     {MapKey({Atom("a"): 1}): 1, MapKey({Atom("a"): FloatKey(1.0)}): 2}),
+    ("MAP_EXT without a clash keeps float and bool keys",
+     b(116, u32(3), 70, struct.pack(">d", 1.5), 97, 1, atom("true"), 97, 2, 97, 2, 97, 3),
+     {1.5: 1, True: 2, 2: 3}),
     ("EXPORT_EXT", b(113, atom("m"), atom("f"), 97, 3), Export(Atom("m"), Atom("f"), 3)),
 ]
 
@@ -192,7 +220,19 @@ DECODE_ERRORS: list[tuple[str, bytes]] = [
     ("atom cache ref without a header", b(131, 82, 0)),
     ("LOCAL_EXT", b(131, 121, 0, 0, 0, 0)),
     ("compressed inside a term", b(131, 104, 1, 80, u32(1), 0)),
-    ("map with a map key", b(131, 116, u32(1), 116, u32(0), 97, 1)),
+    ("map with a duplicate key", b(131, 116, u32(2), 97, 1, 97, 1, 97, 1, 97, 2)),
+    ("map with a duplicate atom key", b(131, 116, u32(2), atom("a"), 97, 1, atom("a"), 97, 2)),
+    ("map with a duplicate atom key, then another key",
+     b(131, 116, u32(3), atom("a"), 97, 1, atom("a"), 97, 2, 97, 5, 97, 3)),
+    ("map with a duplicate atom key, then a clash",
+     b(131, 116, u32(4), atom("a"), 97, 1, atom("a"), 97, 2, 97, 1, 97, 3,
+       70, struct.pack(">d", 1.0), 97, 4)),
+    ("map with a duplicate true key in a clash",
+     b(131, 116, u32(3), atom("true"), 97, 1, 97, 1, 97, 3, atom("true"), 97, 4)),
+    ("map with a duplicate key after a clash",
+     b(131, 116, u32(3), 97, 1, 97, 1, 70, struct.pack(">d", 1.0), 97, 2, 97, 1, 97, 3)),
+    ("map with a duplicate map key",
+     b(131, 116, u32(2), 116, u32(0), 97, 1, 116, u32(0), 97, 2)),
     ("compressed: corrupt zlib", b(131, 80, u32(10), "not zlib at all")),
     ("compressed: truncated header", b(131, 80, 0, 0)),
     ("compressed: smaller than claimed", _compressed(b(97, 1), size=5)),
@@ -207,6 +247,13 @@ DECODE_ERRORS: list[tuple[str, bytes]] = [
 @pytest.mark.parametrize("data", [pytest.param(d, id=i) for i, d in DECODE_ERRORS])
 def test_decode_errors(data: bytes) -> None:
     with pytest.raises(DecodeError):
+        etf.decode(data)
+
+
+@pytest.mark.parametrize("data", [pytest.param(d, id=i) for i, d in DECODE_ERRORS
+                                  if "duplicate" in i])
+def test_duplicate_map_keys_are_refused_like_binary_to_term_does(data: bytes) -> None:
+    with pytest.raises(DecodeError, match="duplicate key"):
         etf.decode(data)
 
 
@@ -270,6 +317,11 @@ ENCODE_TABLE: list[tuple[str, Any, bytes]] = [
     ("empty list", [], b(106)),
     ("list", [Atom("a")], b(108, u32(1), 119, 1, "a", 106)),
     ("ListKey is a list", ListKey([1]), b(108, u32(1), 97, 1, 106)),
+    ("FloatKey is a float", FloatKey(1.0), b(70, struct.pack(">d", 1.0))),
+    ("FloatKey -0.0", FloatKey(-0.0), b(70, 0x80, bytes(7))),
+    ("MapKey is a map", MapKey({Atom("k"): [1]}), b(116, u32(1), 119, 1, "k", 108, u32(1), 97, 1, 106)),
+    ("map with exact keys", {1: 1, FloatKey(1.0): 2, Atom("true"): 3},
+     b(116, u32(3), 97, 1, 97, 1, 70, struct.pack(">d", 1.0), 97, 2, 119, 4, "true", 97, 3)),
     ("dict", {Atom("k"): 1}, b(116, u32(1), 119, 1, "k", 97, 1)),
     ("improper list", ImproperList((1,), 2), b(108, u32(1), 97, 1, 97, 2)),
     ("bit-binary", BitBinary(b"\xe0", 3), b(77, u32(1), 3, 0xE0)),
@@ -311,6 +363,7 @@ ENCODE_ERRORS: list[tuple[str, Any]] = [
     ("reference id beyond 32 bits", Reference(NODE, 0, (1 << 32,))),
     ("export arity 256", Export(Atom("m"), Atom("f"), 256)),
     ("nested set", [1, (2, {3})]),
+    ("FloatKey NaN", {FloatKey(float("nan")): 1}),
 ]
 
 
@@ -348,3 +401,86 @@ def test_encode_error_is_a_local_type_error() -> None:
     with pytest.raises(EncodeError) as info:
         etf.encode(object())
     assert isinstance(info.value, LocalError) and isinstance(info.value, TypeError)
+
+
+# --------------------------------------------------------------------------- map keys
+
+def test_key_wrappers_are_equal_only_to_their_own_kind() -> None:
+    assert ListKey([1]) != (1,) and (1,) != ListKey([1]) and ListKey([]) != ()
+    assert ListKey([1]) == ListKey((1,)) and hash(ListKey([1])) == hash(ListKey((1,)))
+    assert len({ListKey([1]), (1,), ListKey([]), ()}) == 4
+    assert FloatKey(1.0) != 1.0 and FloatKey(1.0) != 1 and FloatKey(1.0) != True
+    assert FloatKey(0.0) != FloatKey(-0.0) and FloatKey(2.5) == FloatKey(2.5)
+    assert len({1, FloatKey(1.0), Atom("true"), FloatKey(0.0), FloatKey(-0.0)}) == 5
+    assert float(FloatKey(2.5)) == 2.5 and repr(FloatKey(2.5)) == "FloatKey(2.5)"
+    mk = MapKey({Atom("a"): [1, {Atom("b"): [2]}]})
+    assert mk == MapKey({Atom("a"): ListKey([1, MapKey({Atom("b"): ListKey([2])})])})
+    assert hash(mk) == hash(MapKey([(Atom("a"), [1, {Atom("b"): [2]}])]))
+    assert mk != {Atom("a"): ListKey([1, MapKey({Atom("b"): ListKey([2])})])}  # not a dict
+    assert dict(mk) == {Atom("a"): ListKey([1, MapKey({Atom("b"): ListKey([2])})])}
+    assert mk[Atom("a")][0] == 1 and len(mk) == 1 and list(mk) == [Atom("a")]
+    assert MapKey({1: 2}) == MapKey({1: 2.0})  # plain values compare as Python does...
+    assert exact_key(MapKey({1: 2})) != exact_key(MapKey({1: 2.0}))  # ...exact forms do not
+    with pytest.raises(AttributeError):
+        mk._items = {}
+    with pytest.raises(AttributeError):
+        FloatKey(1.0).value = 2.0  # type: ignore[misc]
+
+
+def test_as_key_and_exact_key() -> None:
+    value: Any = ([1, {Atom("a"): [True]}], ImproperList(([2.5],), 1.0), {})
+    key = as_key(value)
+    assert same((ListKey([1, MapKey({Atom("a"): ListKey([True])})]),
+                 ImproperList((ListKey([2.5]),), 1.0), MapKey({})), key)
+    hash(key)
+    exact = exact_key(key)
+    assert same((ListKey([1, MapKey({Atom("a"): ListKey([Atom("true")])})]),
+                 ImproperList((ListKey([FloatKey(2.5)]),), FloatKey(1.0)), MapKey({})), exact)
+    assert exact_key(exact) == exact and exact_key(exact[0][1]) is exact[0][1]  # idempotent
+    assert etf.decode(etf.encode(exact)) == etf.decode(etf.encode(value))  # same Erlang term
+
+
+def test_user_map_with_exact_keys_round_trips_to_the_same_keys() -> None:
+    value = {1: Atom("int"), FloatKey(1.0): Atom("float"), Atom("true"): Atom("bool"),
+             (1,): 1, (FloatKey(1.0),): 2, MapKey({}): 3, ListKey([]): 4, (): 5}
+    got = etf.decode(etf.encode(value))
+    assert same(value, got)
+    assert {canon(k) for k in got} == {canon(k) for k in value}
+
+
+def test_a_clash_deep_inside_key_maps_costs_little(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each level #{Inner => x, 1 => a, 1.0 => b} clashes, so its keys go to exact form; that
+    must not walk all deeper levels again (quadratic in the nesting depth: a hang)."""
+    from mim_bridge.erldist import terms
+
+    calls = 0
+    original = terms.exact_key
+
+    def counting(key: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(key)
+
+    monkeypatch.setattr(terms, "exact_key", counting)  # the recursive calls go through this
+    levels, width = 200, 20_000
+    data = b(105, u32(width), b"a\x01" * width)  # a wide tuple at the bottom
+    for _ in range(levels):
+        data = b(116, u32(3), data, 97, 0, 97, 1, 97, 1, 70, struct.pack(">d", 1.0), 97, 2)
+    got = etf.decode(b(131, data))
+    for _ in range(levels):
+        assert len(got) == 3
+        got = next(k for k in got if type(k) is MapKey or type(k) is tuple)
+    assert got == (1,) * width
+    assert calls < 4 * width + 100 * levels, calls
+
+
+def test_keys_nested_to_the_depth_limit_in_a_clashing_map() -> None:
+    clash = b(97, 1, 97, 1, 70, struct.pack(">d", 1.0), 97, 2)
+    for levels in (200, etf.DEFAULT_MAX_DEPTH - 1):
+        key = b(108, u32(1)) * levels + b(97, 7) + b(106) * levels  # [[...[7]...]]
+        got = etf.decode(b(131, 116, u32(3), key, 97, 0, clash))
+        assert len(got) == 3 and FloatKey(1.0) in got
+        inner = next(k for k in got if type(k) is ListKey)
+        for _ in range(levels - 1):
+            inner = inner[0]
+        assert inner == ListKey([7])

@@ -15,9 +15,11 @@ from mim_bridge.erldist.terms import (
     Atom,
     BitBinary,
     Export,
+    FloatKey,
     Fun,
     ImproperList,
     ListKey,
+    MapKey,
     Pid,
     Port,
     Reference,
@@ -98,7 +100,7 @@ def _types(value: Any, seen: set[type]) -> set[type]:
     if isinstance(value, (list, tuple)):
         for v in value:
             _types(v, seen)
-    elif isinstance(value, dict):
+    elif isinstance(value, (dict, MapKey)):
         for k, v in value.items():
             _types(k, seen)
             _types(v, seen)
@@ -118,5 +120,5 @@ def test_vectors_cover_every_term_type(release: str) -> None:
             tags.add(data[1])
             _types(etf.decode(data), seen)
     assert {int, float, bool, str, bytes, list, tuple, dict, Atom, BitBinary, ImproperList,
-            ListKey, Pid, Port, Reference, Fun, Export} <= seen
+            ListKey, MapKey, FloatKey, Pid, Port, Reference, Fun, Export} <= seen
     assert etf.COMPRESSED in tags and etf.FLOAT_EXT in tags

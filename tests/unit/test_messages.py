@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import tracemalloc
+import zlib
 from typing import Any
 
 import pytest
@@ -20,14 +21,16 @@ from mim_bridge.erldist.messages import (
     TICK_FRAME,
     UNLINK_ID,
     UNLINK_ID_ACK,
+    BadPayload,
     Channel,
     Message,
     Tick,
 )
-from mim_bridge.erldist.terms import Atom, Pid
+from mim_bridge.erldist.terms import Atom, Pid, Reference
 
 NODE = Atom("mim@localhost")
 PID = Pid(NODE, 85, 0, 2)
+REF = Reference(Atom("bridge@localhost"), 7, (1, 2, 3))
 
 
 def frame(payload: bytes) -> bytes:
@@ -270,7 +273,6 @@ FRAME_ERRORS = [
     ("control is not a tuple", frame(header([]) + term([1]))),
     ("control is an empty tuple", frame(header([]) + term(()))),
     ("control op is not an integer", frame(header([]) + term((Atom("send"), 1)))),
-    ("missing payload", frame(header([]) + term((SEND, Atom(""), PID)))),
     ("trailing bytes", frame(header([]) + term((UNLINK_ID, 1, PID, PID)) + b"\x61\x01")),
     ("pass-through without version bytes", frame(b"p" + term((SEND, Atom(""), PID)) + term(1))),
     ("empty cache slot", frame(header([(2, 2, None)]) + term((UNLINK_ID_ACK,)))),
@@ -278,6 +280,10 @@ FRAME_ERRORS = [
     ("truncated cache atom", frame(header([(0, 1, "abcdef")])[:-3])),
     ("cache atom not UTF-8", frame(b"\x83\x44\x01\x08\x01\x02\xc3\x28" + term((5,)))),
     ("atom cache ref beyond the header", frame(header([(0, 1, "a")]) + b"h\x01" + cref(1))),
+    ("garbage control, good payload", frame(header([]) + b"h\x03\x61\x02\x07" + term(1))),
+    ("control nested too deep", frame(header([]) + b"h\x01" * 300 + b"j")),
+    ("trailing bytes after a payload",
+     frame(header([]) + term((SEND, Atom(""), PID)) + term(1) + b"\x61\x01")),
 ]
 
 
@@ -285,6 +291,114 @@ FRAME_ERRORS = [
 def test_frame_errors(data: bytes) -> None:
     with pytest.raises(DecodeError):
         events(Channel(), data)
+
+
+# --------------------------------------------------------------------------- undecodable payloads
+
+GARBAGE = b"\x07\x07\x07"  # tag 7 is no term
+DEEP = b"l\x00\x00\x00\x01" * 300 + b"j" + b"j" * 300  # nested deeper than the decoder allows
+REPLY = (SEND, Atom(""), PID)
+
+
+def reply_with(body: bytes) -> bytes:
+    """{REF, <body>} as an unversioned term, REF's node through atom cache ref 0."""
+    ref = b"Z\x00\x03" + cref(0) + struct.pack(">IIII", 7, 1, 2, 3)
+    return b"h\x02" + ref + body
+
+
+BAD_PAYLOADS: list[tuple[str, bytes, Reference | None]] = [
+    ("rex reply with garbage", frame(header([(0, 3, "bridge@localhost")]) + term(REPLY)
+                                     + reply_with(GARBAGE)), REF),
+    ("rex reply nested too deep", frame(header([(0, 3, "bridge@localhost")]) + term(REPLY)
+                                        + reply_with(DEEP)), REF),
+    ("rex reply truncated", frame(header([(0, 3, "bridge@localhost")]) + term(REPLY)
+                                  + reply_with(b"m\x00\x00\x10\x00ab")), REF),
+    ("pass-through rex reply",
+     frame(b"p" + etf.encode(REPLY) + b"\x83h\x02" + etf.encode(REF)[1:] + GARBAGE), REF),
+    ("compressed pass-through rex reply",
+     frame(b"p" + etf.encode(REPLY) + b"\x83P" + struct.pack(">I", 200)
+           + zlib.compress(b"h\x02" + etf.encode(REF)[1:] + GARBAGE)), REF),
+    ("garbage", frame(header([]) + term(REPLY) + GARBAGE), None),
+    ("missing payload", frame(header([]) + term(REPLY)), None),
+    ("a 2-tuple not starting with a reference", frame(header([]) + term(REPLY) + b"h\x02"
+                                                      + term(Atom("ok")) + GARBAGE), None),
+    ("a 3-tuple starting with a reference", frame(header([]) + term(REPLY) + b"h\x03"
+                                                  + term(REF) + GARBAGE), None),
+    ("a reference that does not decode", frame(header([]) + term(REPLY) + b"h\x02Z\x00\x09"
+                                               + term(NODE) + bytes(40)), None),
+]
+
+
+@pytest.mark.parametrize(("data", "ref"), [pytest.param(d, r, id=i) for i, d, r in BAD_PAYLOADS])
+def test_undecodable_payload_spoils_only_its_message(data: bytes, ref: Reference | None) -> None:
+    ch = Channel()
+    after = frame(header([]) + term(REPLY) + term((REF, Atom("ok"))))
+    [bad, tick, good] = events(ch, data + TICK_FRAME + after)
+    assert bad.control == REPLY
+    assert type(bad.payload) is BadPayload and bad.payload.ref == ref
+    error = bad.payload.error
+    assert type(error) is DecodeError and str(error).startswith("message payload does not decode")
+    # neither a traceback nor a cause: they would keep the frame's bytes alive
+    assert error.__traceback__ is None and error.__cause__ is None
+    assert (tick, good) == (TICK, Message(REPLY, (REF, Atom("ok"))))
+
+
+def test_undecodable_payload_of_a_fragmented_message() -> None:
+    ch = Channel()
+    body = term(REPLY) + b"h\x02" + term(REF) + b"l\x00\x00\x00\x02" + term(b"x" * 300) + GARBAGE
+    stream = frame(header([], fragment=(5, 3)) + body[:40]) + cont(5, 2, body[40:200]) \
+        + cont(5, 1, body[200:]) + frame(header([]) + term(REPLY) + term(1))
+    [bad, good] = events(ch, stream)
+    assert bad.payload.ref == REF and good == Message(REPLY, 1)
+    assert not ch._sequences
+
+
+def test_bad_payload_in_a_message_without_a_reference() -> None:
+    ch = Channel()
+    [msg] = events(ch, frame(b"p" + etf.encode((REG_SEND, PID, Atom(""), Atom("net_kernel")))
+                             + b"\x83" + GARBAGE))
+    assert msg.recipient == Atom("net_kernel")
+    assert msg.payload == BadPayload(None, msg.payload.error)
+
+
+def test_reply_ref() -> None:
+    data = etf.encode((REF, [1, 2]))
+    assert etf.reply_ref(data) == REF
+    assert etf.reply_ref(data[:12]) is None  # truncated inside the reference
+    assert etf.reply_ref(b"\x83" + data) is None
+    assert etf.reply_ref(etf.encode((REF,))) is None
+    assert etf.reply_ref(etf.encode((1, REF))) is None
+    assert etf.reply_ref(b"") is None
+    assert etf.reply_ref(b"xx" + data[1:], 2, versioned=False) == REF
+    cached = b"h\x02Z\x00\x03" + cref(1) + struct.pack(">IIII", 7, 1, 2, 3)
+    assert etf.reply_ref(cached, cache=[NODE, Atom("bridge@localhost")], versioned=False) == REF
+    assert etf.reply_ref(cached, cache=[NODE], versioned=False) is None
+    compressed = b"\x83P" + struct.pack(">I", 10**6) + zlib.compress(data[1:] + bytes(10**6))
+    assert etf.reply_ref(compressed) == REF
+    assert etf.reply_ref(b"\x83P\x00\x00\x00\x10not zlib") is None
+    assert etf.reply_ref(b"\x83P\x00") is None
+
+
+def test_reply_ref_costs_little_on_hostile_input() -> None:
+    """It reads a reference and nothing else: not a huge first element, not a whole inflated
+    term (inflating the payload is the decoder's business, bounded by its max_size)."""
+    huge = struct.pack(">I", 2**20)
+    hostile = [
+        b"\x83h\x02m" + huge + bytes(2**20),
+        b"\x83h\x02l" + huge + b"a\x01" * 2**19 + b"j",
+        b"\x83h\x02" + b"h\xff" * 2**19,
+        b"\x83h\x02Z\xff\xff" + term(NODE) + bytes(2**20),
+        b"\x83P" + struct.pack(">I", 2**28) + zlib.compress(bytes(2**24)),  # 16 MiB of zeros
+    ]
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        for data in hostile:
+            assert etf.reply_ref(data) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024, f"peak {peak / 1024:.0f} KiB"
 
 
 def test_oversized_frame_is_refused_before_its_bytes_arrive() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..erldist import Atom, BadRpc, CallError, Connection, Export
+from ..erldist import Atom, BadRpc, CallError, Connection, DecodeError, Export
 from .errors import NotAllowed
 
 # (module, function, arity) of every read-only function the collector may call.
@@ -142,7 +142,7 @@ class ReadOnlyNode:
                                                       self.call_timeout)
             except BadRpc as e:
                 out[key] = Failed(e.reason, str(e))
-            except CallError as e:
+            except (CallError, DecodeError) as e:  # a timeout, or one reply that did not decode
                 out[key] = Failed(None, str(e))
         return out
 

@@ -30,13 +30,26 @@ from .errors import (
     RemoteProtocolError,
     TlsError,
 )
-from .terms import Atom, BitBinary, Export, Fun, ImproperList, ListKey, Pid, Port, Reference
+from .terms import (
+    Atom,
+    BitBinary,
+    Export,
+    FloatKey,
+    Fun,
+    ImproperList,
+    ListKey,
+    MapKey,
+    Pid,
+    Port,
+    Reference,
+    as_key,
+)
 
 __all__ = [
     "Atom", "BadRpc", "BitBinary", "CallError", "CallTimeout", "ConnectError", "Connection",
     "ConnectionLost", "ConnectionRefused", "ConnectTimeout", "CookieMismatch", "DecodeError",
-    "EncodeError", "EpmdUnreachable", "ErldistError", "Export", "Fun", "HandshakeRefused",
-    "ImproperList", "ListKey", "LocalError", "NodeNameError", "NodeNotFound", "Pid", "Port",
-    "Reference", "RemoteException", "RemoteProtocolError", "TlsError", "TlsOptions", "connect",
-    "read_cookie",
+    "EncodeError", "EpmdUnreachable", "ErldistError", "Export", "FloatKey", "Fun",
+    "HandshakeRefused", "ImproperList", "ListKey", "LocalError", "MapKey", "NodeNameError",
+    "NodeNotFound", "Pid", "Port", "Reference", "RemoteException", "RemoteProtocolError",
+    "TlsError", "TlsOptions", "as_key", "connect", "read_cookie",
 ]

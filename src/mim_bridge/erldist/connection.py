@@ -3,6 +3,9 @@
 Everything protocol-shaped is delegated to the pure modules (:mod:`.epmd`, :mod:`.handshake`,
 :mod:`.messages`, :mod:`.etf`); this module only moves bytes and keeps time.
 
+A reply that does not decode fails only its own call, with :class:`DecodeError`; a frame that
+breaks the protocol closes the connection (see :mod:`.messages`).
+
 RPC uses the server's ``rex`` gen_server in its standard form::
 
     REG_SEND rex  {'$gen_call', {OurPid, Ref}, {call, M, F, Args, user}}
@@ -50,6 +53,7 @@ from .messages import (
     TICK_FRAME,
     UNLINK_ID,
     UNLINK_ID_ACK,
+    BadPayload,
     Channel,
     Message,
 )
@@ -301,6 +305,9 @@ class Connection:
 
     def _dispatch(self, msg: Message) -> None:
         payload = msg.payload
+        if type(payload) is BadPayload:
+            self._bad_payload(msg.op, payload)
+            return
         if (payload is not NO_PAYLOAD and type(payload) is tuple and len(payload) == 2
                 and type(payload[0]) is Reference):
             fut = self._pending.get(payload[0])
@@ -315,6 +322,17 @@ class Connection:
             self._answer_net_kernel(payload)
         else:
             log.debug("ignoring control message %s from %s", op, self.peer.name)
+
+    def _bad_payload(self, op: int, bad: BadPayload) -> None:
+        """A message whose term did not decode: fail the call it answers, if any; carry on."""
+        fut = self._pending.get(bad.ref) if bad.ref is not None else None
+        if fut is not None and not fut.done():
+            log.warning("a reply from %s does not decode, failing that call: %s",
+                        self.peer.name, bad.error)
+            fut.set_exception(bad.error)
+        else:
+            log.warning("dropping a message (operation %s) from %s: %s", op, self.peer.name,
+                        bad.error)
 
     def _answer_net_kernel(self, payload: Any) -> None:
         # net_adm:ping/1 asks net_kernel {is_auth, Node}; answering 'yes' keeps pings working.

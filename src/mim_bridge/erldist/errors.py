@@ -13,7 +13,8 @@
     │   ├── TlsError               TLS distribution failed (certificates, protocol)
     │   └── ConnectTimeout         no answer in time during EPMD lookup or handshake
     ├── RemoteProtocolError        the peer broke the protocol
-    │   └── DecodeError            bytes that are not a valid term / frame
+    │   └── DecodeError            bytes that are not a valid term / frame (a reply that does
+    │                              not decode fails only its call; a bad frame, the connection)
     ├── ConnectionLost             an established connection closed or died
     └── CallError                  one RPC failed; the connection stays usable
         ├── CallTimeout            no reply within the call's timeout
@@ -81,7 +82,11 @@ class RemoteProtocolError(ErldistError):
 
 
 class DecodeError(RemoteProtocolError, ValueError):
-    """Bytes that do not decode as a term or a frame (hostile, garbled or unsupported)."""
+    """Bytes that do not decode as a term or a frame (hostile, garbled or unsupported).
+
+    Raised by a call whose reply did not decode (the connection stays usable), and the cause of
+    the :class:`ConnectionLost` of a connection whose frames broke the protocol.
+    """
 
 
 class ConnectionLost(ErldistError):

@@ -24,12 +24,16 @@ from .terms import (
     Atom,
     BitBinary,
     Export,
+    FloatKey,
     Fun,
     ImproperList,
     ListKey,
+    MapKey,
     Pid,
     Port,
     Reference,
+    as_key,
+    exact_key,
 )
 
 VERSION = 131
@@ -124,6 +128,26 @@ class _Decoder:
             raise DecodeError(f"expected a pid at offset {self.pos}")
         return t
 
+    def exact_map(self, first: dict[Any, Any], key: Any, value: Any, i: int, n: int,
+                  depth: int) -> dict[Any, Any]:
+        """Finish a map of *n* pairs whose key *i* is equal in Python to an earlier one (``1``,
+        ``1.0``, ``true``): *first* maps the keys before it to their values, *key*/*value* is
+        pair *i*. Every key is put in exact form (see :mod:`.terms`); a clash then is a
+        duplicate key, which ``binary_to_term`` refuses too."""
+        if len(first) < i:  # an atom key was repeated before
+            raise DecodeError(f"map with a duplicate key before offset {self.pos}")
+        out = {exact_key(k): v for k, v in first.items()}
+        # (if the clash was only that earlier repeat, *first* holds *key*: a duplicate below)
+        for j in range(i, n):
+            if j > i:
+                key = self.term(depth)
+                value = self.term(depth)
+            size = len(out)
+            out[exact_key(as_key(key))] = value
+            if len(out) == size:
+                raise DecodeError(f"map with a duplicate key before offset {self.pos}")
+        return out
+
     def make_atom(self, raw: bytes, utf8: bool) -> Any:
         try:
             name = raw.decode("utf-8") if utf8 else raw.decode("latin-1")
@@ -211,9 +235,18 @@ class _Decoder:
                 raise DecodeError(f"map size {n} exceeds the remaining input")
             d = depth + 1
             out: dict[Any, Any] = {}
-            for _ in range(n):
+            add = out.setdefault
+            for i in range(n):
                 k = self.term(d)
-                out[k if type(k) is Atom else _hashable(k)] = self.term(d)
+                if type(k) is Atom:  # equal only to itself: a repeat is a duplicate key
+                    out[k] = self.term(d)
+                else:
+                    v = self.term(d)
+                    add(as_key(k), v)
+                    if len(out) <= i:  # equal in Python to an earlier key: see terms.py
+                        return self.exact_map(out, k, v, i, n, d)
+            if len(out) != n:
+                raise DecodeError(f"map with a duplicate key before offset {self.pos}")
             return out
         if tag == NEW_FLOAT_EXT:
             return _f64(data, self.need(8))[0]
@@ -311,18 +344,6 @@ class _Decoder:
         raise DecodeError(f"unknown term tag {tag} at offset {self.pos - 1}")
 
 
-def _hashable(k: Any) -> Any:
-    if isinstance(k, list):
-        return ListKey(_hashable(x) for x in k)
-    if isinstance(k, dict):
-        raise DecodeError("maps as map keys are not supported")
-    if isinstance(k, tuple) and not isinstance(k, ListKey):
-        return tuple(_hashable(x) for x in k)
-    if isinstance(k, ImproperList):
-        return ImproperList(tuple(_hashable(x) for x in k.elements), _hashable(k.tail))
-    return k
-
-
 def _inflate(data: bytes, pos: int, max_size: int) -> tuple[bytes, int]:
     """Inflate a COMPRESSED term body starting after its tag; return (term bytes, end)."""
     if pos + 4 > len(data):
@@ -365,6 +386,31 @@ def decode_at(data: bytes, pos: int = 0, *, cache: Sequence[Atom] | None = None,
     dec = _Decoder(data, pos + 1, cache, max_depth, max_size)
     term = dec.term()
     return term, dec.pos
+
+
+def reply_ref(data: bytes, pos: int = 0, *, cache: Sequence[Atom] | None = None,
+              versioned: bool = True) -> Reference | None:
+    """The ``Ref`` of a ``{Ref, _}`` term at *pos*, reading no further than ``Ref``; else None.
+
+    For naming the call an undecodable reply was meant for: the rest of the term is not
+    looked at, and no input makes this raise (a compressed term is inflated only as far as the
+    first 2 KiB, enough for any reference).
+    """
+    try:
+        if versioned:
+            if data[pos] != VERSION:
+                return None
+            pos += 1
+            if data[pos] == COMPRESSED:
+                data = zlib.decompressobj().decompress(memoryview(data)[pos + 5:], 2048)
+                pos = 0
+        if data[pos] != SMALL_TUPLE_EXT or data[pos + 1] != 2 or data[pos + 2] not in (
+                NEWER_REFERENCE_EXT, NEW_REFERENCE_EXT, REFERENCE_EXT):
+            return None
+        ref = _Decoder(data, pos + 2, cache, 2, 0).term()
+    except (DecodeError, IndexError, zlib.error):
+        return None
+    return ref if type(ref) is Reference else None
 
 
 def decode(data: bytes, **kw: Any) -> Any:
@@ -447,7 +493,7 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
             for x in t:
                 _enc(x, out, depth + 1)
             out.append(NIL_EXT)
-    elif tt is dict:
+    elif tt is dict or tt is MapKey:
         out += struct.pack(">BI", MAP_EXT, len(t))
         for k, v in t.items():
             _enc(k, out, depth + 1)
@@ -456,6 +502,8 @@ def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
         if not math.isfinite(t):
             raise EncodeError(f"Erlang has no float {t!r}")
         out += struct.pack(">Bd", NEW_FLOAT_EXT, t)
+    elif tt is FloatKey:
+        _enc(float(t.value), out, depth)
     elif t is None:
         _enc_atom("undefined", out)
     elif tt is ImproperList:

@@ -11,6 +11,12 @@ a tick. A payload is either
 :class:`Channel` turns received bytes into :class:`Tick` and :class:`Message` events and turns
 outgoing control/message terms into bytes. It never touches a socket. Everything read from the
 peer is bounded: frame size, number of open fragment sequences and their total size.
+
+Errors: a frame that breaks the protocol (framing, distribution header, atom cache refs, control
+term, trailing bytes) raises :class:`DecodeError` and the connection is beyond repair. A message
+term that does not decode (say, a reply nested deeper than the decoder allows) only spoils that
+one message: the frame is consumed whole either way, so the channel carries on and returns the
+message with a :class:`BadPayload` as its payload.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any, Final
 
 from . import etf
 from .errors import DecodeError
-from .terms import Atom
+from .terms import Atom, Reference
 
 PASS_THROUGH = 112
 DIST_HEADER = 68
@@ -80,8 +86,21 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class BadPayload:
+    """Stands for a message term that did not decode.
+
+    ``ref``: when the term starts as ``{Ref, ...}`` (every ``rex`` reply does), that reference,
+    so the call it answers can be failed; else None. ``error`` says what was wrong (it carries
+    neither the bytes nor a traceback).
+    """
+
+    ref: Reference | None
+    error: DecodeError
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One control message; ``payload`` is the message term, or NO_PAYLOAD."""
+    """One control message; ``payload`` is the message term, NO_PAYLOAD, or a BadPayload."""
 
     control: tuple[Any, ...]
     payload: Any
@@ -264,7 +283,13 @@ class Channel:
             raise DecodeError("control message is not a tuple starting with an integer")
         payload: Any = NO_PAYLOAD
         if control[0] in WITH_PAYLOAD:
-            payload, pos = etf.decode_at(data, pos, cache=cache, versioned=versioned)
+            try:
+                payload, pos = etf.decode_at(data, pos, cache=cache, versioned=versioned)
+            except DecodeError as e:
+                # A fresh error: e's traceback and cause would keep the whole frame alive.
+                error = DecodeError(f"message payload does not decode: {e}")
+                ref = etf.reply_ref(data, pos, cache=cache, versioned=versioned)
+                return Message(control, BadPayload(ref, error))
         if pos != len(data):
             raise DecodeError(f"{len(data) - pos} trailing bytes after distribution message")
         return Message(control, payload)

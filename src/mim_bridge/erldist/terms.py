@@ -15,15 +15,31 @@ string (charlist)   ``str`` (a list of Latin-1 codes arrives as ``str``;
 [] / proper list    ``list``
 improper list       :class:`ImproperList`
 tuple               ``tuple``
-map                 ``dict`` (list keys arrive as :class:`ListKey`)
+map                 ``dict``; keys see *Map keys* below
 pid / port / ref    :class:`Pid` / :class:`Port` / :class:`Reference`
 fun / export        :class:`Fun` (opaque, re-encodable) / :class:`Export`
 ``None``            sent as the atom ``undefined`` (decoded as ``Atom("undefined")``)
 ==================  =========================================================
+
+Map keys must be hashable and must not merge keys that Erlang keeps apart, so a decoded map's
+keys differ from the table in two ways:
+
+* containers are frozen: a list key arrives as :class:`ListKey`, a map key as :class:`MapKey`
+  (both also inside tuple, list and map keys; :func:`as_key` does this to any value);
+* *exact form*, only when needed: Python's ``1 == 1.0 == True`` and ``0.0 == -0.0`` would merge
+  keys of one Erlang map (``#{1 => a, 1.0 => b, true => c}``, or ``{1}`` and ``{1.0}``). When two
+  keys of a map are equal in Python, **every** key of that map is decoded in exact form
+  (:func:`exact_key`): each float, at any depth, as :class:`FloatKey` (equal only to the same
+  IEEE bits) and ``true``/``false`` as ``Atom("true")``/``Atom("false")``. Maps without such a
+  clash keep plain ``float`` and ``bool`` keys. ``FloatKey`` encodes back as the float, so
+  either form re-encodes to the original term. Keys still equal in exact form are true
+  duplicates, which ``binary_to_term`` refuses too: :class:`~.errors.DecodeError`.
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +81,113 @@ class Atom:
 
 
 class ListKey(tuple):  # type: ignore[type-arg]
-    """A list used as a map key (Python lists are unhashable); encodes back as a list."""
+    """A list used as a map key (Python lists are unhashable); encodes back as a list.
+
+    Equal only to another ``ListKey`` (``[1]`` and ``{1}`` are different Erlang keys).
+    """
 
     __slots__ = ()
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ListKey and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((ListKey, tuple.__hash__(self)))
+
     def __repr__(self) -> str:
         return f"ListKey({list(self)!r})"
+
+
+_pack_double = struct.Struct(">d").pack
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FloatKey:
+    """A float map key in exact form: equal only to a ``FloatKey`` with the same IEEE bits, so it
+    never merges with ``1``/``True`` (for ``1.0``) or with the other zero. Encodes as the float."""
+
+    value: float
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is FloatKey and (
+            _pack_double(self.value) == _pack_double(other.value))
+
+    def __hash__(self) -> int:
+        return hash((FloatKey, _pack_double(self.value)))
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"FloatKey({self.value!r})"
+
+
+class MapKey(Mapping[Any, Any]):
+    """A map used as a map key (``#{#{a => 1} => x}``; dicts are unhashable); encodes as a map.
+
+    A read-only mapping: ``MapKey({Atom("a"): [1]})``. Keys and values are frozen with
+    :func:`as_key` (lists become :class:`ListKey`, maps ``MapKey``). Equal only to another
+    ``MapKey`` with equal items.
+    """
+
+    __slots__ = ("_exact", "_hash", "_items")
+
+    _items: dict[Any, Any]
+    _hash: int | None
+    _exact: bool  # already in exact form (see exact_key): no need to convert it again
+
+    def __init__(self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        self._set({as_key(k): as_key(v) for k, v in pairs}, False)
+
+    @classmethod
+    def _frozen(cls, items: dict[Any, Any], exact: bool) -> MapKey:
+        """Wrap *items* (hashable keys and values) as they are, without copying."""
+        mk = object.__new__(cls)
+        mk._set(items, exact)
+        return mk
+
+    def _set(self, items: dict[Any, Any], exact: bool) -> None:
+        object.__setattr__(self, "_items", items)
+        object.__setattr__(self, "_hash", None)
+        object.__setattr__(self, "_exact", exact)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("MapKey is immutable")
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> ItemsView[Any, Any]:
+        return self._items.items()
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is MapKey and self._items == other._items)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = hash((MapKey, frozenset(self._items.items())))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __repr__(self) -> str:
+        return f"MapKey({self._items!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MapKey, (self._items,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +243,48 @@ class Export:
     module: Atom
     function: Atom
     arity: int
+
+
+# ------------------------------------------------------------------------------ map keys
+
+def as_key(value: Any) -> Any:
+    """*value* made hashable for use as a map key: lists (at any depth) become :class:`ListKey`,
+    dicts :class:`MapKey`; tuples and improper lists are rebuilt around converted elements."""
+    t = type(value)
+    if t is list:
+        return ListKey([as_key(x) for x in value])
+    if t is tuple:
+        return tuple([as_key(x) for x in value])
+    if t is dict:
+        return MapKey._frozen({k: as_key(v) for k, v in value.items()}, False)
+    if t is ImproperList:
+        return ImproperList(tuple([as_key(x) for x in value.elements]), as_key(value.tail))
+    if isinstance(value, (list, dict)):  # subclasses, as the encoder accepts them
+        return as_key(list(value) if isinstance(value, list) else dict(value))
+    return value
+
+
+_TRUE = Atom("true")
+_FALSE = Atom("false")
+
+
+def exact_key(key: Any) -> Any:
+    """The exact form of a map key made by :func:`as_key`: every float (at any depth) as
+    :class:`FloatKey` and every boolean as ``Atom("true")``/``Atom("false")``, so that two exact
+    keys are equal in Python only if they are the same Erlang term. Encodes to the same term."""
+    t = type(key)
+    if t is float:
+        return FloatKey(key)
+    if t is bool:
+        return _TRUE if key else _FALSE
+    if t is tuple:
+        return tuple([exact_key(x) for x in key])
+    if t is ListKey:
+        return ListKey([exact_key(x) for x in key])
+    if t is MapKey:
+        if key._exact:
+            return key
+        return MapKey._frozen({exact_key(k): exact_key(v) for k, v in key._items.items()}, True)
+    if t is ImproperList:
+        return ImproperList(tuple([exact_key(x) for x in key.elements]), exact_key(key.tail))
+    return key
