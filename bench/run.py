@@ -27,14 +27,15 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "erlang"))
-import launcher as L  # noqa: E402
+import launcher as L
 
-from mim_bridge.erldist import Atom, connect  # noqa: E402
+from mim_bridge.erldist import Atom, connect
 
 COOKIE = "benchcookie"
 PY = sys.executable
@@ -110,7 +111,7 @@ def section_rpc(runs: int, rt: L.Runtime, node: str, port: int) -> list[dict[str
     b = [asyncio.run(bridge_rpc(node, port, n_seq, n_par)) for _ in range(runs)]
     e = [erlang_rpc(rt, node, port, n_seq, n_par, rex=False) for _ in range(runs)]
     x = [erlang_rpc(rt, node, port, n_seq, n_par, rex=True) for _ in range(runs)]
-    med = lambda rows, i: statistics.median(r[i] for r in rows)  # noqa: E731
+    med = lambda rows, i: statistics.median(r[i] for r in rows)
     rows = [
         {"metric": "sequential RPC latency (us/call)", "bridge": med(b, 0),
          "yardstick": med(e, 0), "yardstick_name": "Erlang hidden node rpc:call",

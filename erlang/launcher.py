@@ -37,9 +37,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Self, Sequence
+from typing import Self
 
 HERE = Path(__file__).resolve().parent
 SRC_DIR = HERE / "src"
@@ -306,7 +307,7 @@ class Epmd:
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "Epmd":
+    def start(self) -> Epmd:
         epmd = self.runtime.tool("epmd") or shutil.which("epmd") or "epmd"
         self.proc = subprocess.Popen(
             [epmd, "-port", str(self.port), "-address", "127.0.0.1"],
@@ -327,7 +328,7 @@ class Epmd:
             self.proc.kill()
             self.proc.wait()
 
-    def __enter__(self) -> "Epmd":
+    def __enter__(self) -> Epmd:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -374,7 +375,7 @@ class ErlNode:
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.runtime.env, "ERL_EPMD_PORT": str(self.epmd_port)}
 
-    def start(self, timeout: float = 30.0) -> "ErlNode":
+    def start(self, timeout: float = 30.0) -> ErlNode:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(self.command(), env=self.env(), stdin=subprocess.DEVNULL,
                                      stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -400,7 +401,7 @@ class ErlNode:
             self._log_file.close()  # type: ignore[attr-defined]
             self._log_file = None
 
-    def __enter__(self) -> "ErlNode":
+    def __enter__(self) -> ErlNode:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

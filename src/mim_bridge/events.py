@@ -6,8 +6,9 @@ them. Values are only ``str`` or ``int`` because that is all MongooseIM's own GA
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 ParamValue = str | int
 
@@ -23,5 +24,5 @@ class Event:
         return {"name": self.name, "params": dict(self.params)}
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "Event":
+    def from_json(cls, obj: Mapping[str, Any]) -> Event:
         return cls(str(obj["name"]), dict(obj.get("params", {})))

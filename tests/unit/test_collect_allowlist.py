@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mim_bridge.collect import ALLOWED, Call, NotAllowed, ReadOnlyNode
 from mim_bridge.collect.collector import WAVE1
@@ -21,7 +22,7 @@ class RecordingConnection:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, int]] = []
 
-    def send_call(self, m: str, f: str, args: Any) -> "asyncio.Future[Any]":
+    def send_call(self, m: str, f: str, args: Any) -> asyncio.Future[Any]:
         self.sent.append((m, f, len(args)))
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result("ok")

@@ -8,7 +8,8 @@ from --node, a custom module that declares the metrics behaviour, exometer witho
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ class ScriptedConnection:
         self.table = table
         self.sent: list[tuple[str, str, tuple[Any, ...]]] = []
 
-    def send_call(self, m: Any, f: Any, args: Any) -> "asyncio.Future[Any]":
+    def send_call(self, m: Any, f: Any, args: Any) -> asyncio.Future[Any]:
         m, f = str(m), str(f)
         self.sent.append((m, f, tuple(args)))
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -69,7 +70,7 @@ def node_621(extra: dict[tuple[str, str], Any] | None = None,
         ("erlang", "statistics"): (1000, 0),
         ("erlang", "nodes"): [],
         ("erlang", "whereis"): A("undefined"),
-        ("code", "which"): A("non_existing"),
+        ("erlang", "module_loaded"): False,
         ("application", "which_applications"): [(A("mongooseim"), "MongooseIM", "6.2.1")],
         ("mongoose_cluster_id", "get_cached_cluster_id"): (A("ok"), b"id-1"),
         ("mongoose_domain_core", "domains_count"): 1,

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..erldist import Atom, Connection, Export, Pid
 from ..events import Event
 from ..report.allowlist import METRICS_MODULES
-from . import items, module_metrics, stanzas
 from ..report.anonymise import safe_version
+from . import items, module_metrics, stanzas
 from .errors import NodeNotReady, NotMongooseIM
 from .readonly import Call, Failed, ReadOnlyNode
 
@@ -44,8 +45,8 @@ WAVE1: dict[str, Call] = {
     "domains": Call("mongoose_domain_core", "domains_count"),
     "service_pid": Call("erlang", "whereis", _opt(SERVICE)),
     # MongooseIM 6.6 renamed the BOSH/websocket handlers (and changed the HTTP API allow-list)
-    # (code:which works whether the node loads its code at boot or on demand)
-    "handlers_66": Call("code", "which", _opt("mongoose_bosh_handler")),
+    # (a BIF, no code-path search: MongooseIM releases load all their code at boot)
+    "handlers_66": Call("erlang", "module_loaded", _opt("mongoose_bosh_handler")),
     # MongooseIM 5.1+
     "hosts": Call("mongoose_config", "get_opt", _opt("hosts")),
     "host_types": Call("mongoose_config", "get_opt", _opt("host_types")),
@@ -244,7 +245,7 @@ class Collector:
             pools=[items.text(p[0] if isinstance(p, tuple) else p.get(_A("type"), ""))
                    for p in _list(pools_raw) if isinstance(p, (tuple, dict))],
             stanza_totals=totals, warnings=warnings,
-            api_era="3.6-5.0" if not modern else "6.6+" if isinstance(r["handlers_66"], str)
+            api_era="3.6-5.0" if not modern else "6.6+" if r["handlers_66"] is True
             else "5.1-6.5")
         cid = r["cluster_id"]
         client_id = items.text(cid[1]) if isinstance(cid, tuple) and len(cid) == 2 \

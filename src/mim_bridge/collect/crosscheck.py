@@ -13,8 +13,9 @@ param key only, never by value.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..erldist import Atom
 from ..events import Event

@@ -8,8 +8,9 @@ MongooseIM 6.1+ names them, whatever the node's own era: that is what GA4 dashbo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..erldist import Atom, ImproperList
 from ..events import Event, ParamValue

@@ -11,7 +11,8 @@ but is not in this table is asked remotely, so an unknown module is never guesse
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..erldist import Atom
 

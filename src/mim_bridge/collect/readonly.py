@@ -13,8 +13,9 @@ function is information (capability detection), not an error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..erldist import Atom, BadRpc, CallError, Connection, DecodeError, Export
 from .errors import NotAllowed
@@ -28,7 +29,7 @@ ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     ("erlang", "whereis", 1),
     ("erlang", "function_exported", 3),
     ("erlang", "get_module_info", 2),
-    ("code", "which", 1),  # where a module would load from; never loads it
+    ("erlang", "module_loaded", 1),
     ("application", "which_applications", 0),
     # MongooseIM 5.1+ configuration
     ("mongoose_config", "get_opt", 1),

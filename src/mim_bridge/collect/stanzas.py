@@ -14,7 +14,8 @@ node's ``instrumentation`` config enables it, as MongooseIM 6.6+ does.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..erldist import Atom, Export
 from ..report.allowlist import STANZA_TYPES

@@ -26,11 +26,13 @@ import os
 import ssl
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from . import epmd, etf, flags as F, nodename
+from . import epmd, etf, nodename
+from . import flags as F
 from .errors import (
     BadRpc,
     CallTimeout,
@@ -171,7 +173,7 @@ class Connection:
         return await self.wait_reply(fut, module, function, len(args), timeout)
 
     def send_call(self, module: str | Atom, function: str | Atom,
-                  args: Sequence[Any] = ()) -> "asyncio.Future[Any]":
+                  args: Sequence[Any] = ()) -> asyncio.Future[Any]:
         """Put one call on the wire now and return the future of its raw reply.
 
         Lets a caller send a whole wave of calls before awaiting any of them.
@@ -188,7 +190,7 @@ class Connection:
         self._write(frame)
         return fut
 
-    def _forget(self, ref: Reference, _fut: "asyncio.Future[Any]") -> None:
+    def _forget(self, ref: Reference, _fut: asyncio.Future[Any]) -> None:
         self._pending.pop(ref, None)
 
     def _call_frame(self, m: Atom, f: Atom, args: Sequence[Any], ref: Reference) -> bytes:
@@ -210,7 +212,7 @@ class Connection:
         struct.pack_into(">I", out, 0, len(out) - 4)
         return bytes(out)
 
-    async def wait_reply(self, fut: "asyncio.Future[Any]", module: Any, function: Any,
+    async def wait_reply(self, fut: asyncio.Future[Any], module: Any, function: Any,
                          arity: int, timeout: float | None) -> Any:
         """Await a future from :meth:`send_call` and turn ``{badrpc, _}`` into errors."""
         if timeout is None:
@@ -240,7 +242,7 @@ class Connection:
             async with asyncio.timeout(2):
                 await self._writer.wait_closed()
 
-    async def __aenter__(self) -> "Connection":
+    async def __aenter__(self) -> Connection:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -364,7 +366,7 @@ class _Expired(Exception):
     """Internal: a call's timer fired before its reply arrived."""
 
 
-def _expire(fut: "asyncio.Future[Any]") -> None:
+def _expire(fut: asyncio.Future[Any]) -> None:
     if not fut.done():
         fut.set_exception(_Expired())
 
@@ -461,4 +463,4 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
                       channel=channel, tick_interval=tick_interval, net_ticktime=net_ticktime)
 
 
-__all__ = ["Connection", "TlsOptions", "connect", "read_cookie", "check_reply", "ConnectError"]
+__all__ = ["ConnectError", "Connection", "TlsOptions", "check_reply", "connect", "read_cookie"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .errors import DecodeError, EncodeError
 from .terms import (
@@ -88,7 +89,7 @@ _f64 = struct.Struct(">d").unpack_from
 
 
 class _Decoder:
-    __slots__ = ("data", "pos", "end", "cache", "max_depth", "max_size")
+    __slots__ = ("cache", "data", "end", "max_depth", "max_size", "pos")
 
     def __init__(self, data: bytes, pos: int, cache: Sequence[Atom] | None,
                  max_depth: int, max_size: int) -> None:
@@ -159,7 +160,7 @@ class _Decoder:
             return False
         return Atom(name)
 
-    def term(self, depth: int = 0) -> Any:  # noqa: C901 - one dispatch, kept flat for speed
+    def term(self, depth: int = 0) -> Any:
         if depth > self.max_depth:
             raise DecodeError(f"term nested deeper than {self.max_depth} levels")
         data = self.data
@@ -452,7 +453,7 @@ def _enc_int(v: int, out: bytearray) -> None:
         out += digits
 
 
-def _enc(t: Any, out: bytearray, depth: int) -> None:  # noqa: C901
+def _enc(t: Any, out: bytearray, depth: int) -> None:
     if depth > DEFAULT_MAX_DEPTH:  # also keeps us clear of Python's recursion limit
         raise EncodeError(f"term nested deeper than {DEFAULT_MAX_DEPTH} levels")
     tt = type(t)

@@ -124,7 +124,7 @@ TICK: Final = Tick()
 
 
 class _Sequence:
-    __slots__ = ("cache", "parts", "size", "next_id")
+    __slots__ = ("cache", "next_id", "parts", "size")
 
     def __init__(self, cache: list[Atom], first: bytes, count: int) -> None:
         self.cache = cache

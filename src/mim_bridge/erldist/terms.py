@@ -48,11 +48,11 @@ class Atom:
     """An Erlang atom. Distinct from ``str`` so that atoms and charlists never compare equal."""
 
     __slots__ = ("name",)
-    _interned: dict[str, "Atom"] = {}
+    _interned: dict[str, Atom] = {}
 
     name: str
 
-    def __new__(cls, name: str) -> "Atom":
+    def __new__(cls, name: str) -> Atom:
         atom = cls._interned.get(name)
         if atom is None:
             atom = object.__new__(cls)

@@ -4,6 +4,8 @@ Pure layer: :mod:`.destinations`, :mod:`.limits`, :mod:`.payload`, :mod:`.valida
 I/O: :mod:`.transport` (one HTTP attempt), :mod:`.spool` (files), :mod:`.sender` (the façade).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from mim_bridge.ga4.destinations import (
     DEFAULT_ENDPOINT,
     ENDPOINT_ENV,
@@ -27,7 +29,6 @@ from mim_bridge.ga4.errors import (
 )
 from mim_bridge.ga4.limits import LimitFix
 from mim_bridge.ga4.payload import Batch, PreparedReport, build_body, encode_body, prepare
-from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mim_bridge.ga4.sender import BatchOutcome, DeliveryReport, Ga4Sender, anonymity_gate
