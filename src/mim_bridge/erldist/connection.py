@@ -128,6 +128,7 @@ class Connection:
         self._last_send = time.monotonic()
         self._loop = asyncio.get_running_loop()
         self._wbuf: list[bytes] = []
+        self._flush_pending = False
         # Every call frame starts with the same bytes (header, control, '$gen_call', our pid)
         # and ends with 'user': encode those once, not 10,000 times in a pipelined wave.
         head = bytearray(channel.encode((REG_SEND, self.pid, Atom(""), _REX))[4:])
@@ -250,15 +251,24 @@ class Connection:
 
     # ------------------------------------------------------------------ internals
     def _write(self, data: bytes) -> None:
-        # Frames queued in one loop iteration go out in one send(): a wave of 1,000 calls is
-        # one syscall, not 1,000.
-        if not self._wbuf:
-            self._loop.call_soon(self._flush)
-        self._wbuf.append(data)
+        # An idle connection sends at once (low latency for a lone call); frames that follow
+        # in the same loop iteration are coalesced into one send() (a wave of 1,000 calls is
+        # two syscalls, not 1,000).
+        if self._flush_pending:
+            self._wbuf.append(data)
+            return
+        self._flush_pending = True
+        self._loop.call_soon(self._flush)
+        self._send_now(data)
 
     def _flush(self) -> None:
-        data, self._wbuf = b"".join(self._wbuf), []
-        if self._closed is None and data:
+        self._flush_pending = False
+        if self._wbuf:
+            data, self._wbuf = b"".join(self._wbuf), []
+            self._send_now(data)
+
+    def _send_now(self, data: bytes) -> None:
+        if self._closed is None:
             self._writer.write(data)
             self._last_send = time.monotonic()
 
