@@ -226,6 +226,11 @@ class Service:
         number = index + 1
         try:
             prepared = await self.reporter.prepare()
+        except FATAL as e:
+            # A wrong cookie or a foreign node does not heal within seconds, and every retry
+            # would log a rejected connection on the node: wait for the next slot instead.
+            log.warning("report %d: could not collect (%s)", number, e)
+            return True
         except RETRYABLE as e:
             log.log(logging.WARNING if attempt == 0 else logging.INFO,
                     "report %d: could not collect (%s)", number, e)

@@ -170,3 +170,27 @@ def test_failed_component_batch_falls_back_to_single_lookups() -> None:
 
 def _raise(e: Exception) -> Any:
     raise e
+
+
+def test_a_wave_shares_one_deadline_and_leaves_no_unread_errors() -> None:
+    """20 calls that never answer fail together after one call timeout, not 20 of them."""
+    from mim_bridge.collect import Call, ReadOnlyNode
+
+    class Silent(ScriptedConnection):
+        def send_call(self, m: Any, f: Any, args: Any) -> "asyncio.Future[Any]":
+            return asyncio.get_running_loop().create_future()
+
+        async def wait_reply(self, fut: Any, m: Any, f: Any, arity: int,
+                             timeout: float) -> Any:
+            try:
+                return await asyncio.wait_for(fut, timeout)
+            except TimeoutError:
+                raise CallTimeout(f"{m}:{f}/{arity}") from None
+
+    async def run() -> dict[str, Any]:
+        ro = ReadOnlyNode(Silent("mim@h", {}), call_timeout=0.05)  # type: ignore[arg-type]
+        calls = {str(i): Call("erlang", "nodes") for i in range(20)}
+        return await asyncio.wait_for(ro.wave(calls), 0.6)  # 20 x 0.05 s would be 1 s
+
+    out = asyncio.run(run())
+    assert len(out) == 20 and all(v.message.startswith("erlang:nodes") for v in out.values())

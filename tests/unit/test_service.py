@@ -228,6 +228,16 @@ async def test_retries_end_before_the_next_slot_and_never_shift_the_grid(
 
 
 @aio
+async def test_a_cookie_error_waits_for_the_next_slot_instead_of_retrying(
+        config: Config) -> None:
+    script = [[node_report(A)], CookieMismatch("wrong cookie"), [node_report(A)]]
+    service, collector, _ = make(config, script, horizon=1030)
+    await service.run()
+    # each retry would be one more rejected handshake logged on the node
+    assert times(collector) == [1005, 1015, 1025]
+
+
+@aio
 async def test_backoff_is_capped_at_a_minute(config: Config) -> None:
     config = replace(config, periodic_report=600.0)
     service, collector, _ = make(config, [[node_report(A)], ConnectionLost("gone")],

@@ -179,6 +179,13 @@ class Collector:
         elif not _known_version(version):
             warnings.append(f"MongooseIM {safe_version(version)} is outside the releases this "
                             f"bridge knows (3.6-6.8); collecting by detected capabilities")
+        # Without these the report would be wrong rather than incomplete (no modules, a
+        # one-node cluster): better no report now and a retry.
+        essential = ["nodes", "modules" if modern else "ec_hosts"]
+        missing = [k for k in essential if isinstance(r[k], Failed)]
+        if missing:
+            raise NodeNotReady(f"{ro.node} did not answer {', '.join(missing)} "
+                               f"({r[missing[0]].message})")
         hts_raw: list[Any]
         if modern:
             hts_raw = _list(r["hosts"]) + _list(r["host_types"])
@@ -191,6 +198,9 @@ class Collector:
             listen_raw, pools_raw, path_raw = r["ec_listen"], r["ec_pools"], r["ec_config_path"]
             lm = await ro.wave({f"lm/{i}": Call("gen_mod", "loaded_modules", (ht,))
                                 for i, ht in enumerate(hts_raw)})
+            failed = [v for v in lm.values() if isinstance(v, Failed)]
+            if failed:
+                raise NodeNotReady(f"{ro.node} did not list its modules ({failed[0].message})")
             loaded = {items.text(ht): [items.text(m) for m in _list(lm[f"lm/{i}"])]
                       for i, ht in enumerate(hts_raw)}
         host_types = [items.text(ht) for ht in hts_raw]

@@ -14,6 +14,7 @@ function is information (capability detection), not an error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,16 +136,26 @@ class ReadOnlyNode:
         self.calls += len(calls)
         futures = {key: self.conn.send_call(c.module, c.function, c.args)
                    for key, c in calls.items()}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout  # one deadline for the whole wave
         out: dict[str, Any] = {}
-        for key, fut in futures.items():
-            c = calls[key]
-            try:
-                out[key] = await self.conn.wait_reply(fut, c.module, c.function, len(c.args),
-                                                      self.call_timeout)
-            except BadRpc as e:
-                out[key] = Failed(e.reason, str(e))
-            except (CallError, DecodeError) as e:  # a timeout, or one reply that did not decode
-                out[key] = Failed(None, str(e))
+        try:
+            for key, fut in futures.items():
+                c = calls[key]
+                try:
+                    out[key] = await self.conn.wait_reply(
+                        fut, c.module, c.function, len(c.args), max(deadline - loop.time(), 0))
+                except BadRpc as e:
+                    out[key] = Failed(e.reason, str(e))
+                except (CallError, DecodeError) as e:  # a timeout, or a reply that did not decode
+                    out[key] = Failed(None, str(e))
+        finally:
+            # If the connection dropped, the other futures hold the same error: mark them read.
+            for fut in futures.values():
+                if fut.done() and not fut.cancelled():
+                    fut.exception()
+                elif not fut.done():
+                    fut.cancel()
         return out
 
     async def call(self, call: Call) -> Any:
