@@ -23,8 +23,8 @@ from .service import (
     build_pool,
     build_sender,
     capture_signals,
-    check_report_file,
     reporting_allowed,
+    sending_setup,
 )
 from .state import FILENAME as STATE_FILENAME
 from .state import StanzaState
@@ -72,12 +72,10 @@ async def _prepared(config: Config, pool: NodePool, *, persistent: bool) -> Prep
 
 async def run_once(config: Config) -> int:
     """Collect, write the report file and send, now; exit 6 if GA4 did not take it all."""
-    if not reporting_allowed(config):
+    setup = sending_setup(config)
+    if setup is None:
         return 0
-    check_report_file(config.report_file)
-    time_source = StopAwareTime()
-    sender = build_sender(config, time_source)
-    pool = build_pool(config)
+    time_source, sender, pool = setup
 
     async def once() -> int:
         state = StanzaState(config.state_dir / STATE_FILENAME)

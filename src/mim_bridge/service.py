@@ -131,6 +131,16 @@ def build_sender(config: Config, time_source: StopAwareTime | None = None) -> Ga
                      initial_backoff=min(1.0, budget / 4), clock=ts.clock, sleep=ts.sleep)
 
 
+def sending_setup(config: Config) -> tuple[StopAwareTime, Ga4Sender, NodePool] | None:
+    """What the sending modes (service, ``--once``) need, after the consent notice and the
+    report-file check; None when reporting is disabled."""
+    if not reporting_allowed(config):
+        return None
+    check_report_file(config.report_file)
+    time_source = StopAwareTime()
+    return time_source, build_sender(config, time_source), build_pool(config)
+
+
 def build_pool(config: Config) -> NodePool:
     return NodePool.for_erlang(
         config.cookie, name=config.own_name, tls=config.tls, epmd_port=config.epmd_port,
@@ -298,12 +308,10 @@ def capture_signals(on_first: Callable[[int], None],
 
 async def run_service(config: Config) -> int:
     """The service mode of the command line; returns the exit status."""
-    if not reporting_allowed(config):
+    setup = sending_setup(config)
+    if setup is None:
         return 0
-    check_report_file(config.report_file)
-    time_source = StopAwareTime()
-    sender = build_sender(config, time_source)
-    pool = build_pool(config)
+    time_source, sender, pool = setup
     reporter = Reporter(config, pool, StanzaState(config.state_dir / STATE_FILENAME))
     service = Service(config, reporter, sender, time_source)
     try:
