@@ -194,23 +194,13 @@ async def _compare_with_own_collector(config: Config, pool: NodePool, report: No
     step = f"{report.node} cross-check"
     try:
         ro = ReadOnlyNode(await pool.get(report.node), config.call_timeout)
-        result = await cross_check(ro, events, await _stanza_backend(ro))
+        result = await cross_check(ro, events, report.era, report.stanza_source, report.loaded)
     except (ErldistError, CollectError, OSError) as e:
         say("warn", step, f"could not compare: {e}")
         return
     status = "warn" if result.available and not result.matches else \
         "ok" if result.available else "info"
     say(status, step, result.summary())
-
-
-async def _stanza_backend(ro: ReadOnlyNode) -> Atom:
-    """``prometheus`` where the node's stanza counters are prometheus ones (6.6+ configured so),
-    else ``exometer``: the argument MongooseIM's own service gives its collector."""
-    reply = await ro.call(Call("mongoose_config", "lookup_opt", (Atom("instrumentation"),)))
-    if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == Atom("ok") \
-            and isinstance(reply[1], dict) and Atom("prometheus") in reply[1]:
-        return Atom("prometheus")
-    return Atom("exometer")
 
 
 def _check_spool(config: Config, say: _Printer) -> None:

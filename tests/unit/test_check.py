@@ -16,6 +16,7 @@ import pytest
 
 from mim_bridge import check
 from mim_bridge.collect import InVmService, NodeReport
+from mim_bridge.collect.eras import ERAS
 from mim_bridge.config import Config, load
 from mim_bridge.cycle import Prepared, Reporter
 from mim_bridge.erldist import Atom as A
@@ -73,10 +74,9 @@ def node_table(*, hidden: bool = True, collector: tuple[Event, ...] | None = EVE
                prometheus: bool = True) -> dict[tuple[str, str], Any]:
     me = [A(BRIDGE)]
     instrumentation = {A("prometheus"): {}} if prometheus else {A("exometer"): {}}
+    del instrumentation
     return {
         ("erlang", "nodes"): lambda args: me if args or not hidden else [],
-        ("erlang", "function_exported"): lambda args: collector is not None and args[2] == 2,
-        ("mongoose_config", "lookup_opt"): (A("ok"), instrumentation),
         ("mongoose_system_metrics_collector", "collect"):
             lambda args: [ga4_map(e) for e in collector or []],
     }
@@ -91,7 +91,8 @@ def config(tmp_path: Path) -> Config:
 
 
 def run(config: Config, monkeypatch: pytest.MonkeyPatch, table: dict[tuple[str, str], Any],
-        reported: tuple[Event, ...] = EVENTS) -> tuple[int, str, ScriptedConnection]:
+        reported: tuple[Event, ...] = EVENTS, *, collector_loaded: bool = True,
+        stanza_source: str = "prometheus") -> tuple[int, str, ScriptedConnection]:
     conn = ScriptedConnection(table)
 
     async def lookup(*args: Any) -> NodeInfo:
@@ -102,9 +103,12 @@ def run(config: Config, monkeypatch: pytest.MonkeyPatch, table: dict[tuple[str, 
         return conn
 
     async def prepared(self: Reporter, **kw: Any) -> Prepared:
-        report = NodeReport(node=NODE, client_id=None, version=RAW_VERSION, generation="5.1+",
+        report = NodeReport(node=NODE, client_id=None, version=RAW_VERSION, era=ERAS[-1],
                             events=list(reported), stanza_totals=None, members=[],
-                            service=InVmService(False, False, None), waves=2, calls=10)
+                            service=InVmService(False, False, None), waves=2, calls=10,
+                            loaded=frozenset({"mongoose_system_metrics_collector"}
+                                             if collector_loaded else ()),
+                            stanza_source=stanza_source)
         return Prepared(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
                         [(NODE, reported)], {}, collected=[report])
 
@@ -136,7 +140,7 @@ def test_a_healthy_node_passes_and_matches_its_own_collector(
 
 def test_the_stanza_backend_is_exometer_unless_the_node_uses_prometheus(
         config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, _, conn = run(config, monkeypatch, node_table(prometheus=False))
+    _, _, conn = run(config, monkeypatch, node_table(prometheus=False), stanza_source="v64")
     assert ("mongoose_system_metrics_collector", "collect", ([], A("exometer"))) in conn.sent
 
 
@@ -167,10 +171,12 @@ def test_a_difference_from_the_nodes_own_collector_is_a_warning_only(
 
 def test_a_node_without_its_own_collector_is_informational(
         config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run(config, monkeypatch, node_table(collector=None))
+    code, out, conn = run(config, monkeypatch, node_table(collector=None),
+                          collector_loaded=False)
     assert code == 0
     compared = line(out, "cross-check: ")
-    assert compared.startswith("info ") and "no mongoose_system_metrics_collector" in compared
+    assert compared.startswith("info ") and "has not run on this node" in compared
+    assert not [c for c in conn.sent if c[0] == "mongoose_system_metrics_collector"]
 
 
 def test_the_raw_version_is_never_printed(config: Config,

@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mim_bridge.collect import ALLOWED, Call, NotAllowed, ReadOnlyNode
-from mim_bridge.collect.collector import WAVE1
+from mim_bridge.collect.collector import IDENTIFY, Collector
+from mim_bridge.collect.eras import ERAS
+from mim_bridge.erldist import Atom, Export
 from mim_bridge.collect.stanzas import exometer_call, prometheus_call
 
 
@@ -77,8 +79,22 @@ def test_config_metrics_only_for_modules_reported_loaded() -> None:
 
 def test_every_call_the_collector_plans_is_allowed() -> None:
     node, _ = _node()
-    for call in [*WAVE1.values(), exometer_call(), prometheus_call()]:
+    planned = [*IDENTIFY.values(), prometheus_call()]
+    planned += [exometer_call(s) for s in ("v37", "v63", "v64")]
+    for era in ERAS:
+        planned += Collector(RecordingConnection())._config_calls(era).values()  # type: ignore[arg-type]
+    for call in planned:
         node.check(call)
+
+
+def test_module_table_reads_only_the_module_table_and_never_in_a_batch() -> None:
+    node, conn = _node()
+    with pytest.raises(NotAllowed):
+        asyncio.run(node.wave({"x": Call("ets", "select", (Atom("passwd"), []))}))
+    with pytest.raises(NotAllowed):
+        asyncio.run(node.wave({"x": Call("lists", "zipwith", (
+            Export(Atom("ets"), Atom("select"), 2), [Atom("passwd")], [[]]))}))
+    assert conn.sent == []
 
 
 def test_allowlist_holds_no_writer() -> None:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
+from mim_bridge.collect.eras import ERAS
 from mim_bridge.collect import ClusterReport, InVmService, NodeReport
 from mim_bridge.config import Config, load
 from mim_bridge.cycle import Reporter, sends_to_ga4
@@ -57,7 +58,7 @@ def node_report(node: str, *, total: int = 0, uptime: str = "0000-01:00:00",
         Event("xmpp_stanza_count", {"stanza_type": "xmppMessageSent", "total": total,
                                     "increment": total}),
     ]
-    return NodeReport(node=node, client_id=CID, version=version, generation="5.1+",
+    return NodeReport(node=node, client_id=CID, version=version, era=ERAS[-1],
                       events=events, stanza_totals={"xmppMessageSent": total},
                       members=members or [], service=service or InVmService(False, False, None),
                       waves=2, calls=10)

@@ -1,19 +1,28 @@
-"""Collect one node's report in pipelined waves of read-only calls.
+"""Collect one node's report in pipelined waves of read-only calls, without touching code.
 
-Wave 1 asks, all at once, for everything that depends on nothing: VM facts, the cluster id, and
-the configuration as *every* MongooseIM generation stores it (``mongoose_config`` from 5.1,
-``ejabberd_config`` before). Calls into the other generation's API come back ``undef``; which ones
-answered *is* the capability detection, and costs no extra round trip.
+A MongooseIM release runs in interactive code mode, where a call into a module the node does not
+have costs a search of the whole code path (~21,000-28,000 reductions on OTP 25) and a call into
+a module that exists but is not loaded yet loads it. So the collector never guesses:
 
-Wave 2 asks for what depends on wave 1: each loaded module's behaviours, ``config_metrics/1``
-of every known metrics module for every host type, component lookups and stanza counters.
-MongooseIM 3.6-5.0 needs one more wave because its loaded modules are only listed per host.
+* **identify** (once per connection): ``erlang:loaded()``, the ``mongooseim`` application's
+  module list and the VM facts. The era (:mod:`.eras`) follows from which modules the release
+  has; what may be called follows from which modules are loaded. Nothing MongooseIM-specific is
+  called yet, and nothing sent names an atom the node may lack.
+* **configuration**: the era's own configuration API (``mongoose_config`` from 5.1,
+  ``ejabberd_config`` before; the 3.6-5.0 module table read whole with ``ets:select/2``), the
+  cluster id, domain and component lists. On a connection already identified, this wave also
+  carries the VM facts and a fresh ``erlang:loaded()``.
+* **dependent reads**: each configured module's behaviours and whether it exports
+  ``config_metrics/1``, ``config_metrics/1`` itself on 3.6-5.0 (derived from the options on 5.1+),
+  component lookups and the era's stanza counters - each kind batched into one call.
+
+So a report costs three round trips on a new connection and two on a reused one, on every era.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,52 +32,24 @@ from ..events import Event
 from ..report.allowlist import METRICS_MODULES
 from ..report.anonymise import safe_version
 from . import items, module_metrics, stanzas
+from .eras import Era, detect, era_of_version, newer_than_known
 from .errors import NodeNotReady, NotMongooseIM
 from .readonly import Call, Failed, ReadOnlyNode
 
 log = logging.getLogger(__name__)
 
-KNOWN_RANGE = ((3, 6), (6, 8))  # MongooseIM releases whose APIs this collector knows
 SERVICE = "service_mongoose_system_metrics"
 _A = Atom
 
+# OTP modules every VM has loaded before anyone connects (preloaded, or kernel/stdlib at boot).
+ALWAYS_LOADED = frozenset({"erlang", "application", "ets", "lists"})
 
-def _opt(key: str) -> tuple[Atom]:
-    return (_A(key),)
-
-
-WAVE1: dict[str, Call] = {
-    "wall_clock": Call("erlang", "statistics", _opt("wall_clock")),
-    "nodes": Call("erlang", "nodes"),
+IDENTIFY: dict[str, Call] = {
+    "loaded": Call("erlang", "loaded"),
+    "release": Call("application", "get_key", (_A("mongooseim"), _A("modules"))),
     "apps": Call("application", "which_applications"),
-    "cluster_id": Call("mongoose_cluster_id", "get_cached_cluster_id"),
-    "domains": Call("mongoose_domain_core", "domains_count"),
-    "service_pid": Call("erlang", "whereis", _opt(SERVICE)),
-    # MongooseIM 6.6 renamed the BOSH/websocket handlers (and changed the HTTP API allow-list)
-    # (a BIF, no code-path search: MongooseIM releases load all their code at boot)
-    "handlers_66": Call("erlang", "module_loaded", _opt("mongoose_bosh_handler")),
-    # MongooseIM 5.1+
-    "hosts": Call("mongoose_config", "get_opt", _opt("hosts")),
-    "host_types": Call("mongoose_config", "get_opt", _opt("host_types")),
-    "listen": Call("mongoose_config", "get_opt", _opt("listen")),
-    "pools": Call("mongoose_config", "get_opt", _opt("outgoing_pools")),
-    "instrumentation": Call("mongoose_config", "lookup_opt", _opt("instrumentation")),
-    "services": Call("mongoose_config", "lookup_opt", _opt("services")),
-    "config_path": Call("mongoose_config", "get_config_path"),
-    "modules": Call("gen_mod", "loaded_modules_with_opts"),
-    "router_domains": Call("mongoose_router", "get_all_domains"),
-    "components_62": Call("mongoose_component", "dirty_get_all_components", _opt("all")),
-    "components_51": Call("ejabberd_router", "dirty_get_all_components", _opt("all")),
-    # MongooseIM 3.6-5.0
-    "ec_hosts": Call("ejabberd_config", "get_global_option", _opt("hosts")),
-    "ec_host_types": Call("ejabberd_config", "get_global_option_or_default",
-                          (_A("host_types"), [])),
-    "ec_listen": Call("ejabberd_config", "get_local_option_or_default", (_A("listen"), [])),
-    "ec_pools": Call("ejabberd_config", "get_local_option_or_default",
-                     (_A("outgoing_pools"), [])),
-    "ec_services": Call("ejabberd_config", "get_local_option_or_default", (_A("services"), [])),
-    "ec_config_path": Call("ejabberd_config", "get_config_path"),
-    "ec_domains": Call("ejabberd_router", "dirty_get_all_domains"),
+    "wall_clock": Call("erlang", "statistics", (_A("wall_clock"),)),
+    "nodes": Call("erlang", "nodes"),
 }
 
 
@@ -86,7 +67,7 @@ class NodeReport:
     node: str
     client_id: str | None
     version: str | None
-    generation: str
+    era: Era
     events: list[Event]
     stanza_totals: dict[str, int] | None
     members: list[str]
@@ -94,6 +75,33 @@ class NodeReport:
     waves: int
     calls: int
     warnings: list[str] = field(default_factory=list)
+    loaded: frozenset[str] = frozenset()  # the node's loaded modules (for --check)
+    stanza_source: str = "none"  # where the stanza counts came from (stanzas.source)
+
+    @property
+    def generation(self) -> str:
+        """The configuration API generation, as ``--check`` names it."""
+        return "5.1+" if self.era.config_api == "mongoose_config" else "3.6-5.0"
+
+
+@dataclass
+class _Identity:
+    """What the identify wave learned; valid for the life of one connection."""
+
+    era: Era
+    loaded: frozenset[str]
+
+
+# Identities by connection: a reconnect (the node restarted, maybe upgraded) identifies again.
+_IDENTITIES: weakref.WeakKeyDictionary[Any, _Identity] = weakref.WeakKeyDictionary()
+
+
+def _modules_of(call: Call) -> list[str]:
+    """The modules a call runs code of: its own, and a batched export fun's."""
+    mods = [call.module]
+    if call.args and isinstance(call.args[0], Export):
+        mods.append(call.args[0].module.name)
+    return mods
 
 
 def _ok(v: Any) -> bool:
@@ -104,6 +112,10 @@ def _list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
 
+def _names(v: Any) -> frozenset[str]:
+    return frozenset(a.name for a in _list(v) if isinstance(a, Atom))
+
+
 def _version(apps: Any) -> str | None:
     for app in _list(apps):
         if isinstance(app, tuple) and len(app) == 3 and app[0] == _A("mongooseim"):
@@ -111,33 +123,25 @@ def _version(apps: Any) -> str | None:
     return None
 
 
-def _known_version(version: str | None) -> bool:
-    m = re.match(r"^(\d+)\.(\d+)", version or "")
-    if not m:
-        return False
-    lo, hi = KNOWN_RANGE
-    return lo <= (int(m[1]), int(m[2])) <= hi
+def _release(reply: Any) -> frozenset[str] | None:
+    """``{ok, Modules}`` of ``application:get_key/2``; None when the app is not loaded."""
+    if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == _A("ok"):
+        return _names(reply[1])
+    return None
 
 
-def _behaviours(reply: Any) -> set[str]:
-    out: set[str] = set()
-    for key, value in items.proplist(reply):
-        if key in (_A("behaviour"), _A("behavior")):
-            out.update(items.text(v) for v in _list(value))
-    return out
-
-
-def _service(r: Mapping[str, Any], modern: bool) -> InVmService:
+def _service(r: Mapping[str, Any], era: Era) -> InVmService:
     running = isinstance(r.get("service_pid"), Pid)
     opts: Any = None
-    if modern:
+    if era.config_api == "mongoose_config":
         svc = r.get("services")
         if isinstance(svc, tuple) and len(svc) == 2 and svc[0] == _A("ok") \
                 and isinstance(svc[1], dict):
             opts = svc[1].get(_A(SERVICE))
     else:
-        opts = dict(items.proplist(r.get("ec_services"))).get(_A(SERVICE))
-        if opts is None and _A(SERVICE) in _list(r.get("ec_services")):
+        services = r.get("services")
+        opts = dict(items.proplist(services)).get(_A(SERVICE))
+        if opts is None and _A(SERVICE) in _list(services):
             opts = []
     if opts is None:
         return InVmService(False, running, None)
@@ -146,7 +150,7 @@ def _service(r: Mapping[str, Any], modern: bool) -> InVmService:
     if pairs.get(_A("no_report")) is True:
         report = False
     elif _A("report") in pairs:
-        report = bool(pairs[_A("report")])
+        report = pairs[_A("report")] is True
     return InVmService(True, running, report)
 
 
@@ -154,195 +158,357 @@ class Collector:
     """Reads one node. ``previous`` maps stanza type to the total of this node's last report."""
 
     def __init__(self, conn: Connection, call_timeout: float = 10.0) -> None:
+        self.conn = conn
         self.ro = ReadOnlyNode(conn, call_timeout)
 
     async def collect(self, previous: Mapping[str, int] | None = None) -> NodeReport:
         ro = self.ro
-        r = await ro.wave(WAVE1)
-        modern = _ok(r["hosts"])
-        if not modern and not _ok(r["ec_hosts"]):
-            hosts, ec_hosts = r["hosts"], r["ec_hosts"]
-            if not (hosts.undefined and ec_hosts.undefined):
-                # The API is there but did not answer: starting, stopping or overloaded.
-                failed = ec_hosts if hosts.undefined else hosts
-                raise NodeNotReady(f"{ro.node} did not answer the configuration read "
-                                   f"({failed.message}); is MongooseIM still starting?")
-            raise NotMongooseIM(
-                f"{ro.node} is not a MongooseIM node: neither mongoose_config:get_opt/1 nor "
-                f"ejabberd_config:get_global_option/1 exists there"
-                + ("" if _version(r["apps"]) else ", and no 'mongooseim' application runs"))
+        known = _IDENTITIES.get(self.conn)
+        first: dict[str, Any] = {}
+        if known is None:
+            first = await ro.wave(IDENTIFY)
+            era = self._identify(first)
+            loaded = _names(first["loaded"])
+        else:
+            era, loaded = known.era, known.loaded
+        config_calls = self._config_calls(era)
+        if known is not None:
+            config_calls.update(IDENTIFY)
+            del config_calls["release"]
+        r = {**first, **await self._gated_wave(config_calls, loaded)}
+        if known is not None and _ok(r["loaded"]):
+            loaded = _names(r["loaded"])
+        _IDENTITIES[self.conn] = _Identity(era, loaded)
+
         warnings: list[str] = []
         version = _version(r["apps"])
         if version is None:
             warnings.append("the 'mongooseim' application is not running on the node "
                             "(starting or stopping?): the version is left out")
-        elif not _known_version(version):
-            warnings.append(f"MongooseIM {safe_version(version)} is outside the releases this "
-                            f"bridge knows (3.6-6.8); collecting by detected capabilities")
-        # Without these the report would be wrong rather than incomplete (no modules, a
-        # one-node cluster): better no report now and a retry.
-        essential = ["nodes", "modules" if modern else "ec_hosts"]
-        missing = [k for k in essential if isinstance(r[k], Failed)]
-        if missing:
-            raise NodeNotReady(f"{ro.node} did not answer {', '.join(missing)} "
-                               f"({r[missing[0]].message})")
-        hts_raw: list[Any]
-        if modern:
-            hts_raw = _list(r["hosts"]) + _list(r["host_types"])
-            loaded = {items.text(ht): [items.text(m) for m in mods]
-                      for ht, mods in (r["modules"] if isinstance(r["modules"], dict)
-                                       else {}).items()}
-            listen_raw, pools_raw, path_raw = r["listen"], r["pools"], r["config_path"]
         else:
-            hts_raw = _list(r["ec_hosts"]) + _list(r["ec_host_types"])
-            listen_raw, pools_raw, path_raw = r["ec_listen"], r["ec_pools"], r["ec_config_path"]
-            lm = await ro.wave({f"lm/{i}": Call("gen_mod", "loaded_modules", (ht,))
-                                for i, ht in enumerate(hts_raw)})
-            failed = [v for v in lm.values() if isinstance(v, Failed)]
-            if failed:
-                raise NodeNotReady(f"{ro.node} did not list its modules ({failed[0].message})")
-            loaded = {items.text(ht): [items.text(m) for m in _list(lm[f"lm/{i}"])]
-                      for i, ht in enumerate(hts_raw)}
-        host_types = [items.text(ht) for ht in hts_raw]
-        for ht in host_types:
-            loaded.setdefault(ht, [])
+            claimed = era_of_version(version)
+            if newer_than_known(version):
+                warnings.append(f"MongooseIM {safe_version(version)} is newer than the releases "
+                                f"this bridge knows (3.6-6.8); reporting as {era.releases}")
+            elif claimed is not None and claimed != era:
+                warnings.append(f"the node says MongooseIM {safe_version(version)} but its "
+                                f"modules are those of {era.releases}; reporting as {era.name}")
+        self._require(r, era)
 
-        union = sorted({m for mods in loaded.values() for m in mods})
-        wave2, stanza_mode = self._wave2(r, modern, hts_raw, union)
-        r2 = await ro.wave(wave2)
-        behaviours, exported = await self._module_info(union, r2["attributes"], r2["exported"])
-        metrics = [m for m in union if "mongoose_module_metrics" in behaviours.get(m, set())
-                   and exported.get(m)]
-        config_metrics: dict[tuple[str, str], Any] = {}
-        opts_by_ht = r["modules"] if modern and isinstance(r["modules"], dict) else {}
-        # Only MongooseIM's own modules are ever called; a custom module that declares the
-        # metrics behaviour is dropped by the anonymity gate anyway.
-        remote = [m for m in metrics if m in METRICS_MODULES
-                  and not (modern and module_metrics.knows(m))]
-        for m in metrics:
-            if not (modern and module_metrics.knows(m)):
-                continue
-            for ht_raw, ht in zip(hts_raw, host_types):
-                opts = opts_by_ht.get(ht_raw, {}).get(_A(m)) if isinstance(
-                    opts_by_ht.get(ht_raw), dict) else None
-                config_metrics[(ht, m)] = module_metrics.config_metrics(
-                    m, opts, since_62=_ok(r["components_62"]))
-        asked = {m: r2[f"cm/{m}"] for m in remote if f"cm/{m}" in r2}
-        if len(asked) < len(remote):
-            # Modules whose config_metrics/1 cannot be derived: ask each, for every host type.
-            r3 = await ro.wave({m: self._config_metrics_call(m, hts_raw)
-                                for m in remote if m not in asked})
-            asked.update(r3)
-        for m, replies in asked.items():
-            replies = replies if isinstance(replies, list) else [None] * len(host_types)
-            for ht, reply in zip(host_types, replies):
-                config_metrics[(ht, m)] = reply
-        components = await self._components(r2.get("components"), wave2.get("components"))
-        if stanza_mode == "prometheus":
-            totals = stanzas.sum_prometheus(stanzas.split_prometheus(r2["stanzas"]))
-        else:
-            prefer = ("v64", "v63", "v36") if stanza_mode == "instrumented" else stanzas.SCHEMES
-            totals = stanzas.pick_exometer(stanzas.split_exometer(r2["stanzas"]), prefer)
+        host_types, loaded_by_ht, opts_by_ht = self._modules(r, era)
+        union = sorted({m for mods in loaded_by_ht.values() for m in mods})
+        inspectable = [m for m in union if m in loaded]
+        if len(inspectable) < len(union):
+            warnings.append(f"{len(union) - len(inspectable)} configured module(s) are not "
+                            "loaded on the node; they are left out")
+        instrumentation = self._instrumentation(r, era)
+        stanza_source = stanzas.source(era.stanzas, instrumentation)
+        dependent = self._dependent_calls(r, era, inspectable, loaded, stanza_source)
+        r2 = await self._gated_wave(dependent, loaded) if dependent else {}
+        behaviours, exported = await self._module_info(inspectable, r2.get("attributes"),
+                                                       r2.get("exported"))
+        metrics = [m for m in inspectable if "mongoose_module_metrics" in behaviours[m]]
+        config_metrics = self._config_metrics(r2, era, host_types, metrics, exported,
+                                                    opts_by_ht)
+        totals = self._stanza_totals(r2, stanza_source, warnings)
         data = items.NodeData(
-            node=ro.node, host_types=host_types,
-            domain_count=r["domains"] if isinstance(r["domains"], int) else None,
-            loaded=loaded, behaviours=behaviours, config_metrics=config_metrics,
-            uptime_ms=int(r["wall_clock"][0]) if isinstance(r["wall_clock"], tuple) else 0,
-            version=version, components=components,
+            era=era, host_types=[items.text(ht) for ht in host_types],
+            domain_count=items.count(r.get("domains")) if era.has_domains else None,
+            loaded={items.text(ht): mods for ht, mods in loaded_by_ht.items()},
+            behaviours=behaviours, config_metrics=config_metrics,
+            uptime_ms=self._uptime(r["wall_clock"], warnings), version=version,
+            components=await self._components(r2, dependent.get("components"), warnings),
             node_number=len(_list(r["nodes"])) + 1,
-            config_path=items.text(path_raw) if _ok(path_raw) else None,
-            listeners=items.listeners(listen_raw),
-            pools=[items.text(p[0] if isinstance(p, tuple) else p.get(_A("type"), ""))
-                   for p in _list(pools_raw) if isinstance(p, (tuple, dict))],
-            stanza_totals=totals, warnings=warnings,
-            api_era="3.6-5.0" if not modern else "6.6+" if r["handlers_66"] is True
-            else "5.1-6.5")
+            config_path=items.text(r["config_path"])
+            if era.has_config_type and _ok(r.get("config_path")) else None,
+            listeners=items.listeners(r["listen"]),
+            pools=self._pools(r.get("pools"), era) if era.has_pools else None,
+            stanza_totals=totals, warnings=warnings)
         cid = r["cluster_id"]
         client_id = items.text(cid[1]) if isinstance(cid, tuple) and len(cid) == 2 \
-            and cid[0] == _A("ok") else None
+            and cid[0] == _A("ok") and isinstance(cid[1], (bytes, str)) else None
         for w in warnings:
             log.warning("%s: %s", ro.node, w)
         return NodeReport(
-            node=ro.node, client_id=client_id, version=version,
-            generation="5.1+" if modern else "3.6-5.0",
+            node=ro.node, client_id=client_id, version=version, era=era,
             events=items.events(data, previous), stanza_totals=totals,
-            members=[items.text(n) for n in _list(r["nodes"])],
-            service=_service(r, modern), waves=ro.waves, calls=ro.calls, warnings=warnings)
+            members=[items.text(n) for n in _list(r["nodes"]) if isinstance(n, Atom)],
+            service=_service(r, era), waves=ro.waves, calls=ro.calls, warnings=warnings,
+            loaded=loaded, stanza_source=stanza_source)
 
-    def _wave2(self, r: Mapping[str, Any], modern: bool, hts_raw: list[Any],
-               union: list[str]) -> tuple[dict[str, Call], str]:
-        """Everything that depends on wave 1, each kind of read batched into one call."""
-        mods = [_A(m) for m in union]
-        n = len(mods)
+    async def _gated_wave(self, calls: Mapping[str, Call], loaded: frozenset[str]
+                          ) -> dict[str, Any]:
+        """One wave, minus the calls into a module the node has not loaded: such a call would
+        load it (or, if it does not exist, search the code path). They come back Failed."""
+        send: dict[str, Call] = {}
+        out: dict[str, Any] = {}
+        for key, call in calls.items():
+            missing = [m for m in _modules_of(call) if m not in loaded and m not in ALWAYS_LOADED]
+            if missing:
+                out[key] = Failed(None, f"{missing[0]} is not loaded on {self.ro.node}")
+            else:
+                send[key] = call
+        if send:
+            out.update(await self.ro.wave(send))
+        return out
+
+    # ------------------------------------------------------------------ identify
+
+    def _identify(self, r: Mapping[str, Any]) -> Era:
+        node = self.ro.node
+        essential = [k for k in ("loaded", "release", "apps") if isinstance(r[k], Failed)]
+        if essential:
+            raise NodeNotReady(f"{node} did not answer {', '.join(essential)} "
+                               f"({r[essential[0]].message})")
+        loaded = _names(r["loaded"])
+        release = _release(r["release"])
+        era = detect(release or frozenset(), loaded)
+        if era is not None:
+            return era
+        if release is None and _version(r["apps"]) is None:
+            raise NotMongooseIM(
+                f"{node} is not a MongooseIM node: it has no 'mongooseim' application and "
+                "neither mongoose_config nor ejabberd_config")
+        # The application is there but its configuration module is not loaded yet.
+        raise NodeNotReady(f"{node} has the 'mongooseim' application but not its configuration "
+                           "yet; is MongooseIM still starting?")
+
+    # ------------------------------------------------------------------ configuration
+
+    def _config_calls(self, era: Era) -> dict[str, Call]:
         calls: dict[str, Call] = {
-            # the attributes of every loaded module, and whether it has config_metrics/1
-            "attributes": Call("lists", "zipwith", (
-                Export(_A("erlang"), _A("get_module_info"), 2), mods, [_A("attributes")] * n)),
-            "exported": Call("lists", "zipwith3", (
-                Export(_A("erlang"), _A("function_exported"), 3), mods,
-                [_A("config_metrics")] * n, [1] * n)),
+            "cluster_id": Call("mongoose_cluster_id", "get_cached_cluster_id"),
+            "service_pid": Call("erlang", "whereis", (_A(SERVICE),)),
         }
-        if not modern:
-            # 3.6-5.0 options carry caller-supplied defaults: ask the modules themselves, in
-            # the same wave (a module without config_metrics/1 answers undef). Only
-            # MongooseIM's own metrics modules are asked; a custom module is never called.
-            for m in union:
-                if m in METRICS_MODULES:
-                    calls[f"cm/{m}"] = self._config_metrics_call(m, hts_raw)
-        if modern:
-            lookup = "mongoose_component" if _ok(r["components_62"]) else "ejabberd_router"
-            domains = _list(r["router_domains"]) + _list(
-                r["components_62"] if _ok(r["components_62"]) else r["components_51"])
+        if era.has_domains:
+            calls["domains"] = Call("mongoose_domain_core", "domains_count")
+        if era.config_api == "mongoose_config":
+            get = "get_opt"
+            calls.update({
+                "hosts": Call("mongoose_config", get, (_A("hosts"),)),
+                "host_types": Call("mongoose_config", get, (_A("host_types"),)),
+                "listen": Call("mongoose_config", get, (_A("listen"),)),
+                "pools": Call("mongoose_config", get, (_A("outgoing_pools"),)),
+                "services": Call("mongoose_config", "lookup_opt", (_A("services"),)),
+                "config_path": Call("mongoose_config", "get_config_path"),
+                "modules": Call("gen_mod", "loaded_modules_with_opts"),
+                "router_domains": Call("mongoose_router", "get_all_domains"),
+                "components": Call(era.component_api, "dirty_get_all_components",
+                                   (_A("all"),)),
+            })
+            if era.stanzas in ("exometer_if_configured", "instrumentation"):
+                calls["instrumentation"] = Call("mongoose_config", "lookup_opt",
+                                                (_A("instrumentation"),))
         else:
-            lookup, domains = "ejabberd_router", _list(r["ec_domains"])
-        if domains:
+            ec = "ejabberd_config"
+            calls.update({
+                "hosts": Call(ec, "get_global_option", (_A("hosts"),)),
+                "listen": Call(ec, "get_local_option", (_A("listen"),)),
+                "services": Call(ec, "get_local_option", (_A("services"),)),
+                # gen_mod:loaded_modules/1 of every host at once: {Host, Module} pairs
+                "modules": Call("ets", "select", (_A("ejabberd_modules"), [(
+                    (_A("ejabberd_module"), (_A("$1"), _A("$2")), _A("_")), [],
+                    [((_A("$2"), _A("$1")),)])])),
+                "router_domains": Call("ejabberd_router", "dirty_get_all_domains"),
+            })
+            if era.has_domains:  # 5.0: hosts ++ host_types
+                calls["host_types"] = Call(ec, "get_global_option_or_default",
+                                           (_A("host_types"), []))
+            if era.has_pools:
+                calls["pools"] = Call(ec, "get_local_option_or_default",
+                                      (_A("outgoing_pools"), []))
+            if era.has_config_type:
+                calls["config_path"] = Call(ec, "get_config_path")
+        return calls
+
+    def _require(self, r: Mapping[str, Any], era: Era) -> None:
+        """Without these the report would be wrong rather than incomplete."""
+        essential = ["nodes", "hosts", "modules", "listen"]
+        if era.has_domains and era.config_api == "mongoose_config":
+            essential.append("host_types")
+        missing = [k for k in essential if isinstance(r.get(k), Failed)]
+        if missing:
+            raise NodeNotReady(f"{self.ro.node} did not answer the {', '.join(missing)} "
+                               f"read(s) ({r[missing[0]].message}); is MongooseIM still "
+                               "starting?")
+        bad = [k for k in ("hosts", "nodes") if not isinstance(r.get(k), list)]
+        bad += [k for k in ("hosts", "host_types") if not all(
+            isinstance(ht, (bytes, str)) for ht in _list(r.get(k)))]
+        if bad:
+            raise NodeNotReady(f"{self.ro.node} gave a malformed {bad[0]} reply")
+
+    def _modules(self, r: Mapping[str, Any], era: Era
+                 ) -> tuple[list[Any], dict[Any, list[str]], dict[Any, Any]]:
+        """Host types (raw terms, in config order), their modules, and (5.1+) their options."""
+        hts: list[Any] = _list(r["hosts"]) + _list(r.get("host_types"))
+        loaded: dict[Any, list[str]] = {ht: [] for ht in hts}
+        opts_by_ht: dict[Any, Any] = {}
+        reply = r["modules"]
+        if era.config_api == "mongoose_config":
+            if not isinstance(reply, dict):
+                raise NodeNotReady(f"{self.ro.node} gave a malformed module list")
+            for ht, mods in reply.items():
+                if ht in loaded and isinstance(mods, dict):
+                    loaded[ht] = sorted(m.name for m in mods if isinstance(m, Atom))
+                    opts_by_ht[ht] = mods
+        else:
+            if not isinstance(reply, list):
+                raise NodeNotReady(f"{self.ro.node} gave a malformed module list")
+            for pair in reply:
+                if isinstance(pair, tuple) and len(pair) == 2 and pair[0] in loaded \
+                        and isinstance(pair[1], Atom):
+                    loaded[pair[0]].append(pair[1].name)
+        return hts, loaded, opts_by_ht
+
+    @staticmethod
+    def _instrumentation(r: Mapping[str, Any], era: Era) -> dict[Any, Any] | None:
+        instr = r.get("instrumentation")
+        if isinstance(instr, tuple) and len(instr) == 2 and instr[0] == _A("ok") \
+                and isinstance(instr[1], dict):
+            return instr[1]
+        return None
+
+    # ------------------------------------------------------------------ dependent reads
+
+    def _dependent_calls(self, r: Mapping[str, Any], era: Era, modules: list[str],
+                         loaded: frozenset[str], stanza_source: str) -> dict[str, Call]:
+        """Everything that depends on the configuration, each kind batched into one call."""
+        mods = [_A(m) for m in modules]
+        n = len(mods)
+        calls: dict[str, Call] = {}
+        if mods:
+            calls["attributes"] = Call("lists", "zipwith", (
+                Export(_A("erlang"), _A("get_module_info"), 2), mods, [_A("attributes")] * n))
+            calls["exported"] = Call("lists", "zipwith3", (
+                Export(_A("erlang"), _A("function_exported"), 3), mods,
+                [_A("config_metrics")] * n, [1] * n))
+        # 3.6-5.0 options carry caller-supplied defaults, so MongooseIM's own metrics modules
+        # (never a custom one) are asked in the same wave; on 5.1+ only those this bridge has no
+        # table for (module_metrics). A loaded module without config_metrics/1 answers undef at
+        # no cost.
+        hts = _list(r["hosts"]) + _list(r.get("host_types"))
+        for m in modules:
+            if m in METRICS_MODULES and not (era.config_api == "mongoose_config"
+                                             and module_metrics.knows(m)):
+                calls[f"cm/{m}"] = self._config_metrics_call(m, hts)
+        domains = _list(r.get("router_domains")) + (
+            _list(r.get("components")) if era.config_api == "mongoose_config" else [])
+        lookup = era.component_api
+        if domains and lookup in loaded:
             calls["components"] = Call("lists", "zipwith", (
                 Export(_A(lookup), _A("lookup_component"), 2), domains,
                 [_A(self.ro.node)] * len(domains)))
-        instr = r.get("instrumentation")
-        instr_map = instr[1] if isinstance(instr, tuple) and len(instr) == 2 \
-            and instr[0] == _A("ok") and isinstance(instr[1], dict) else None
-        if instr_map is not None and _A("prometheus") in instr_map:
+        if stanza_source == "prometheus" and "prometheus_counter" in loaded:
             calls["stanzas"] = stanzas.prometheus_call()
-            mode = "prometheus"
-        else:
-            calls["stanzas"] = stanzas.exometer_call()
-            mode = "instrumented" if instr_map is not None else "legacy"
-        return calls, mode
+        elif stanza_source in stanzas.SCHEMES and "exometer" in loaded:
+            calls["stanzas"] = stanzas.exometer_call(stanza_source)
+        return calls
 
-    async def _components(self, reply: Any, batch: Call | None) -> int:
+    def _config_metrics_call(self, module: str, hts: list[Any]) -> Call:
+        self.ro.allow_config_metrics([module])
+        return Call("lists", "map", (Export(_A(module), _A("config_metrics"), 1), hts))
+
+    @staticmethod
+    def _config_metrics(r2: Mapping[str, Any], era: Era, hts: list[Any], metrics: list[str],
+                        exported: Mapping[str, bool], opts_by_ht: Mapping[Any, Any]
+                        ) -> dict[tuple[str, str], Any]:
+        """``config_metrics/1`` of every metrics module for every host type (None: it has none).
+
+        5.1+: computed from the options read in the configuration wave (module_metrics), read
+        from the node only for a MongooseIM module this bridge has no table for.
+        """
+        out: dict[tuple[str, str], Any] = {}
+        names = [items.text(ht) for ht in hts]
+        remote: dict[str, Any] = {}
+        for m in metrics:
+            if not exported.get(m):
+                continue
+            if era.config_api == "mongoose_config" and module_metrics.knows(m):
+                for ht, name in zip(hts, names):
+                    mods = opts_by_ht.get(ht)
+                    opts = mods.get(_A(m)) if isinstance(mods, dict) else None
+                    out[(name, m)] = module_metrics.config_metrics(
+                        m, opts, since_62=era.muc_online_backend)
+            elif m in METRICS_MODULES:
+                remote[m] = r2.get(f"cm/{m}")
+        for m, replies in remote.items():
+            replies = replies if isinstance(replies, list) and len(replies) == len(hts) \
+                else [None] * len(hts)
+            for name, reply in zip(names, replies):
+                out[(name, m)] = reply
+        return out
+
+    async def _module_info(self, modules: list[str], attributes: Any, exported: Any
+                           ) -> tuple[dict[str, set[str]], dict[str, bool]]:
+        """Behaviours per module and whether it exports config_metrics/1, from the batched
+        reads; one read per module instead if a module could not be inspected (which fails
+        the whole batch, e.g. a module purged meanwhile)."""
+        n = len(modules)
+        if n and not (isinstance(attributes, list) and len(attributes) == n
+                      and isinstance(exported, list) and len(exported) == n):
+            singles: dict[str, Call] = {}
+            for m in modules:
+                singles[f"a/{m}"] = Call("erlang", "get_module_info", (_A(m), _A("attributes")))
+                singles[f"e/{m}"] = Call("erlang", "function_exported",
+                                         (_A(m), _A("config_metrics"), 1))
+            r = await self.ro.wave(singles)
+            attributes = [r[f"a/{m}"] for m in modules]
+            exported = [r[f"e/{m}"] for m in modules]
+        return ({m: items.behaviours(a) for m, a in zip(modules, _list(attributes))},
+                {m: e is True for m, e in zip(modules, _list(exported))})
+
+    async def _components(self, r2: Mapping[str, Any], batch: Call | None,
+                          warnings: list[str]) -> int:
         """External components registered on this node; one lookup per domain if the batched
         lookup failed (one bad domain fails the whole batch)."""
-        if batch is None or isinstance(reply, list):
-            return sum(len(_list(c)) for c in _list(reply))
+        if batch is None:
+            return 0
+        reply = r2.get("components")
+        if isinstance(reply, list):
+            return sum(len(_list(c)) for c in reply)
         fun, domains, nodes = batch.args
         r = await self.ro.wave({f"c/{i}": Call(fun.module.name, fun.function.name, (d, n))
                                 for i, (d, n) in enumerate(zip(domains, nodes))})
         failed = [v for v in r.values() if isinstance(v, Failed)]
         if failed:
-            log.warning("%s: %d of %d component lookups failed; they are not counted", self.ro.node,
-                        len(failed), len(r))
+            warnings.append(f"{len(failed)} of {len(r)} component lookups failed; they are "
+                            "not counted")
         return sum(len(_list(v)) for v in r.values())
 
-    def _config_metrics_call(self, module: str, hts_raw: list[Any]) -> Call:
-        self.ro.allow_config_metrics([module])
-        return Call("lists", "map", (Export(_A(module), _A("config_metrics"), 1), hts_raw))
+    @staticmethod
+    def _stanza_totals(r2: Mapping[str, Any], source: str,
+                       warnings: list[str]) -> dict[str, int] | None:
+        if source == "none":
+            return None
+        if "stanzas" not in r2:
+            return dict(stanzas.ZEROS)  # the counter module is not loaded: nothing counted
+        reply = r2["stanzas"]
+        totals = (stanzas.sum_prometheus(reply) if source == "prometheus"
+                  else stanzas.sum_exometer(reply))
+        if totals is None:
+            why = reply.message if isinstance(reply, Failed) else "an unexpected reply"
+            warnings.append(f"the stanza counters could not be read ({why}): no stanza counts "
+                            "in this report")
+        return totals
 
-    async def _module_info(self, union: list[str], attributes: Any, exported: Any
-                           ) -> tuple[dict[str, set[str]], dict[str, bool]]:
-        """Behaviours per module and whether it exports config_metrics/1, from the batched
-        reads; one read per module instead if a module could not be inspected (which fails
-        the whole batch)."""
-        n = len(union)
-        if not (isinstance(attributes, list) and len(attributes) == n
-                and isinstance(exported, list) and len(exported) == n):
-            singles: dict[str, Call] = {}
-            for m in union:
-                singles[f"a/{m}"] = Call("erlang", "get_module_info", (_A(m), _A("attributes")))
-                singles[f"e/{m}"] = Call("erlang", "function_exported",
-                                         (_A(m), _A("config_metrics"), 1))
-            r = await self.ro.wave(singles) if singles else {}
-            attributes = [r[f"a/{m}"] for m in union]
-            exported = [r[f"e/{m}"] for m in union]
-        return ({m: _behaviours(a) for m, a in zip(union, attributes)},
-                {m: e is True for m, e in zip(union, exported)})
+    @staticmethod
+    def _uptime(reply: Any, warnings: list[str]) -> int | None:
+        if isinstance(reply, tuple) and len(reply) == 2:
+            ms = items.count(reply[0])
+            if ms is not None:
+                return ms
+        warnings.append("the node's uptime could not be read: it is left out")
+        return None
+
+    @staticmethod
+    def _pools(reply: Any, era: Era) -> list[str] | None:
+        if isinstance(reply, Failed):
+            return None
+        out: list[str] = []
+        for p in _list(reply):
+            if era.config_api == "ejabberd_config":
+                if isinstance(p, tuple) and len(p) == 5:  # {Type, Scope, Tag, Opts, ConnOpts}
+                    out.append(items.text(p[0]))
+            elif isinstance(p, dict) and _A("type") in p:
+                out.append(items.text(p[_A("type")]))
+        return out

@@ -1,13 +1,17 @@
 """Compare the bridge's report with the one MongooseIM's own collector builds (diagnostics only).
 
-The bridge never collects through ``mongoose_system_metrics_collector`` — that would run the
-whole collection inside the server, and its arity and output change across versions — but where
-the node has it, ``--check`` and the stand-in fidelity tests ask it once and compare. Both sides
-are reduced to comparable items: GA4-era ``#{name, params}`` maps (6.1+) are compared as events;
-UA-era ``#{report_name, key, value}`` structs (3.6-6.0) as triples, with the bridge's events
-translated to that form. Uptime and stanza increments are left out (they differ by design:
-the node's collector is given no previous report). Differences are described by event name and
-param key only, never by value.
+The bridge never collects through ``mongoose_system_metrics_collector`` - that would run the
+whole collection inside the server - but ``--check`` and the fidelity tests ask it once and
+compare, where the node has already loaded it (its in-VM service has reported): calling it on a
+node that has not would load it. Each era's collector is called as that era's service calls it:
+``collect()`` (3.6), ``collect(Prev)`` (3.7-6.3), ``collect(Prev, ExometerEnabled)`` (6.4-6.5),
+``collect(Prev, prometheus | exometer | none)`` (6.6+), with an empty previous report.
+
+GA4-era output (6.1+) is compared event by event. UA-era structs ``#{report_name, key, value}``
+(3.6-6.0) are compared as ``(report_name, key, value)`` triples, the bridge's events spread out
+the same way; module options are compared as sets, because a GA4 event keeps only the last value
+of a repeated option key (6.1 folds them so) where a UA report had one struct per value. Uptime
+and stanza increments are left out. Differences are described by name only, never by value.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from typing import Any
 from ..erldist import Atom
 from ..events import Event
 from . import items
+from .eras import Era
 from .readonly import Call, Failed, ReadOnlyNode
 
-_COLLECTOR = "mongoose_system_metrics_collector"
-_CLUSTER_UA = {"uptime": "uptime", "node_number": "number_of_nodes", "version": "mim_version",
+COLLECTOR = "mongoose_system_metrics_collector"
+_CLUSTER_UA = {"node_number": "number_of_nodes", "version": "mim_version",
                "component": "number_of_components", "config_type": "config_type"}
+_COUNTS = {"host_count": "hosts", "domain_count": "domains",
+           "custom_module_count": "custom_modules"}
 
 
 @dataclass
@@ -33,10 +40,11 @@ class CrossCheck:
     matches: bool = False
     only_bridge: list[str] = field(default_factory=list)
     only_node: list[str] = field(default_factory=list)
+    why_unavailable: str = "the node has no mongoose_system_metrics_collector to compare with"
 
     def summary(self) -> str:
         if not self.available:
-            return "the node has no mongoose_system_metrics_collector to compare with"
+            return self.why_unavailable
         if self.matches:
             return "the bridge's report matches MongooseIM's own collector"
         return ("the bridge's report differs from MongooseIM's own collector: "
@@ -44,94 +52,125 @@ class CrossCheck:
                 f"only in the node's: {', '.join(self.only_node) or '-'}")
 
 
-def _ga4_items(events: Iterable[Event]) -> Counter[str]:
-    out: Counter[str] = Counter()
+def collect_call(era: Era, stanza_source: str) -> Call:
+    """How the era's service calls its collector (with no previous report)."""
+    if era.key < (3, 7, 0):
+        return Call(COLLECTOR, "collect")
+    if era.key < (6, 4, 0):
+        return Call(COLLECTOR, "collect", ([],))
+    if era.key < (6, 6, 0):
+        return Call(COLLECTOR, "collect", ([], stanza_source == "v64"))
+    backend = {"prometheus": "prometheus", "v64": "exometer"}.get(stanza_source, "none")
+    return Call(COLLECTOR, "collect", ([], Atom(backend)))
+
+
+Item = tuple[str, ...]  # (event or report name, then what identifies it); [0] is public
+
+
+def _ga4_items(events: Iterable[Event]) -> Counter[Item]:
+    out: Counter[Item] = Counter()
     for e in events:
-        params = {k: v for k, v in e.params.items()
-                  if not (e.name == "cluster" and k == "uptime") and k != "increment"}
-        out[f"{e.name}{sorted(params.items())!r}"] += 1
+        params = sorted((k, str(v)) for k, v in e.params.items()
+                        if not (e.name == "cluster" and k == "uptime") and k != "increment")
+        out[(e.name, *(f"{k}={v}" for k, v in params))] += 1
     return out
 
 
-def _ua_items(events: Iterable[Event]) -> Counter[str]:
-    """The bridge's events in the UA-era shape (report_name, key, value)."""
-    out: Counter[str] = Counter()
-
-    def add(name: str, key: Any, value: Any) -> None:
-        out[repr((name, str(key), str(value)))] += 1
-
+def _ua_items(events: Iterable[Event]) -> tuple[Counter[Item], dict[Item, set[str]]]:
+    """The bridge's events as UA-era triples, and module options as (module, key) -> values."""
+    out: Counter[Item] = Counter()
+    modules: dict[Item, set[str]] = {}
     for e in events:
         p = e.params
-        if e.name in ("host_count", "domain_count", "custom_module_count"):
-            add({"host_count": "hosts", "domain_count": "domains",
-                 "custom_module_count": "custom_modules"}[e.name], "count", p["value"])
+        if e.name in _COUNTS:
+            out[(_COUNTS[e.name], "count", str(p.get("value")))] += 1
         elif e.name == "module_with_opt":
             opts = [(k, v) for k, v in p.items() if k != "module"] or [("none", "none")]
             for k, v in opts:
-                add(str(p["module"]), k, v)
+                modules.setdefault(("module_with_opt", str(p.get("module")), k),
+                                   set()).add(str(v))
         elif e.name == "cluster":
             for k, ua in _CLUSTER_UA.items():
-                if k in p and k != "uptime":
-                    add("cluster", ua, p[k])
+                if k in p:
+                    out[("cluster", ua, str(p[k]))] += 1
         elif e.name in ("http_api", "transport_mechanism"):
             for k, v in p.items():
-                add(e.name, k, v)
+                out[(e.name, k, str(v))] += 1
         elif e.name == "tls_option":
-            add("tls_option", p["mode"], p["module"])
+            out[("tls_option", str(p.get("mode")), str(p.get("module")))] += 1
         elif e.name == "outgoing_pool":
-            add("outgoing_pools", "type", p["value"])
+            out[("outgoing_pools", "type", str(p.get("value")))] += 1
         elif e.name == "xmpp_stanza_count":
-            add(str(p["stanza_type"]), p["total"], "-")
-    return out
+            out[(str(p.get("stanza_type")), str(p.get("total")), "-")] += 1
+    return out, modules
 
 
-def _node_items(reply: Any) -> tuple[Counter[str], bool] | None:
-    """The node collector's output as comparable items, and whether it is GA4-era."""
-    if not isinstance(reply, list):
-        return None
-    ga4 = [x for x in reply if isinstance(x, dict) and Atom("name") in x]
-    if ga4:
-        events = [Event(items.text(x[Atom("name")]),
-                        {items.text(k): items.param(v)
-                         for k, v in x.get(Atom("params"), {}).items()}) for x in ga4]
-        return _ga4_items(events), True
-    out: Counter[str] = Counter()
+_UA_NAMES = {"hosts", "domains", "custom_modules", "cluster", "http_api", "transport_mechanism",
+             "tls_option", "outgoing_pools"}
+
+
+def _node_ua(reply: list[Any]) -> tuple[Counter[Item], dict[Item, set[str]]]:
+    out: Counter[Item] = Counter()
+    modules: dict[Item, set[str]] = {}
     for x in reply:
-        if isinstance(x, dict) and Atom("report_name") in x:
-            name = items.text(x[Atom("report_name")])
-            key, value = x.get(Atom("key")), x.get(Atom("value"))
-            if name == "cluster" and key == Atom("uptime"):
-                continue
-            if name.startswith("xmpp"):  # stanza structs: {Type, Total, Increment}
-                value = "-"
-            out[repr((name, items.text(key) if not isinstance(key, int) else str(key),
-                      str(items.param(value)) if value != "-" else "-"))] += 1
-    return out, False
+        if not (isinstance(x, dict) and Atom("report_name") in x):
+            continue
+        name = items.text(x[Atom("report_name")])
+        key, value = x.get(Atom("key")), x.get(Atom("value"))
+        if name == "cluster" and key == Atom("uptime"):
+            continue
+        k = str(items.param(key))
+        if name.startswith("xmpp"):  # stanza structs: {Type, Total, Increment}
+            out[(name, k, "-")] += 1
+        elif name in _UA_NAMES:
+            out[(name, k, str(items.param(value)))] += 1
+        else:  # Module / OptKey / OptValue
+            modules.setdefault(("module_with_opt", name, k), set()).add(str(items.param(value)))
+    return out, modules
 
 
-async def cross_check(ro: ReadOnlyNode, events: Sequence[Event],
-                      stanza_backend: Any = Atom("exometer")) -> CrossCheck:
-    """Ask the node's own collector once and compare with *events* (the bridge's report)."""
-    probe = await ro.wave({
-        f"collect/{n}": Call("erlang", "function_exported", (Atom(_COLLECTOR), Atom("collect"), n))
-        for n in (1, 2)})
-    if probe["collect/1"] is True:
-        reply = await ro.call(Call(_COLLECTOR, "collect", ([],)))
-    elif probe["collect/2"] is True:
-        reply = await ro.call(Call(_COLLECTOR, "collect", ([], stanza_backend)))
-    else:
-        return CrossCheck(available=False)
-    node = _node_items(reply) if not isinstance(reply, Failed) else None
-    if node is None:
-        return CrossCheck(available=False)
-    theirs, ga4 = node
-    ours = _ga4_items(events) if ga4 else _ua_items(events)
-    only_bridge = sorted((ours - theirs).elements())
-    only_node = sorted((theirs - ours).elements())
+def compare(reply: Any, events: Sequence[Event]) -> CrossCheck:
+    """Compare the node collector's *reply* with the bridge's *events* (pure)."""
+    if not isinstance(reply, list):
+        return CrossCheck(available=False, why_unavailable="MongooseIM's own collector did "
+                          "not give a report")
+    ga4 = [x for x in reply if isinstance(x, dict) and Atom("name") in x]
+    if ga4 or not reply:
+        theirs = _ga4_items(Event(items.text(x[Atom("name")]),
+                                  {items.text(k): items.param(v)
+                                   for k, v in _dict(x.get(Atom("params"))).items()})
+                            for x in ga4)
+        ours = _ga4_items(events)
+        return _result(list((ours - theirs).elements()), list((theirs - ours).elements()))
+    theirs_ua, their_modules = _node_ua(reply)
+    ours_ua, our_modules = _ua_items(events)
+    only_b = list((ours_ua - theirs_ua).elements())
+    only_n = list((theirs_ua - ours_ua).elements())
+    # Module options: the same (module, key) pairs, each of our values among theirs.
+    only_b += [mk for mk in our_modules
+               if mk not in their_modules or not our_modules[mk] <= their_modules[mk]]
+    only_n += [mk for mk in their_modules if mk not in our_modules]
+    return _result(only_b, only_n)
+
+
+def _dict(v: Any) -> dict[Any, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _result(only_bridge: list[Item], only_node: list[Item]) -> CrossCheck:
     return CrossCheck(True, not only_bridge and not only_node,
-                      [_describe(x) for x in only_bridge], [_describe(x) for x in only_node])
+                      sorted(x[0] for x in only_bridge), sorted(x[0] for x in only_node))
 
 
-def _describe(item: str) -> str:
-    """An item reduced to its event/report name (values may be private)."""
-    return item.split("[", 1)[0].split(",", 1)[0].strip("('\"")
+async def cross_check(ro: ReadOnlyNode, events: Sequence[Event], era: Era,
+                      stanza_source: str, loaded: frozenset[str]) -> CrossCheck:
+    """Ask the node's own collector once, if it is loaded, and compare with *events*."""
+    if COLLECTOR not in loaded:
+        return CrossCheck(available=False, why_unavailable=(
+            "MongooseIM's own collector has not run on this node (its in-VM service has not "
+            "reported), so there is nothing to compare with; calling it would load it"))
+    reply = await ro.call(collect_call(era, stanza_source))
+    if isinstance(reply, Failed):
+        return CrossCheck(available=False, why_unavailable="MongooseIM's own collector failed: "
+                          + reply.message)
+    return compare(reply, events)

@@ -13,36 +13,40 @@ function is information (capability detection), not an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import asyncio
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..erldist import Atom, BadRpc, CallError, Connection, DecodeError, Export
+from ..erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
 from .errors import NotAllowed
 
 # (module, function, arity) of every read-only function the collector may call.
 ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
-    # VM facts
+    # VM facts, and what the release contains and has loaded (era detection without calling
+    # into a module the node may lack)
     ("erlang", "statistics", 1),
     ("erlang", "nodes", 0),
     ("erlang", "nodes", 1),  # --check: is the bridge hidden?
     ("erlang", "whereis", 1),
+    ("erlang", "loaded", 0),
     ("erlang", "function_exported", 3),
     ("erlang", "get_module_info", 2),
-    ("erlang", "module_loaded", 1),
     ("application", "which_applications", 0),
+    ("application", "get_key", 2),
     # MongooseIM 5.1+ configuration
     ("mongoose_config", "get_opt", 1),
     ("mongoose_config", "lookup_opt", 1),
     ("mongoose_config", "get_config_path", 0),
     ("gen_mod", "loaded_modules_with_opts", 0),
-    # MongooseIM 3.6-5.0 configuration
+    # MongooseIM 3.6-5.0 configuration; gen_mod's module table is read whole with the match
+    # spec gen_mod:loaded_modules/1 uses per host (see ARG_RULES)
     ("ejabberd_config", "get_global_option", 1),
+    ("ejabberd_config", "get_local_option", 1),
     ("ejabberd_config", "get_local_option_or_default", 2),
     ("ejabberd_config", "get_global_option_or_default", 2),
     ("ejabberd_config", "get_config_path", 0),
-    ("gen_mod", "loaded_modules", 1),
+    ("ets", "select", 2),
     # cluster id, domains, components
     ("mongoose_cluster_id", "get_cached_cluster_id", 0),
     ("mongoose_domain_core", "domains_count", 0),
@@ -55,10 +59,17 @@ ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     # stanza counters
     ("exometer", "get_values", 1),
     ("prometheus_counter", "values", 2),
-    # cross-check only (diagnostics): MongooseIM's own collector, which is itself read-only
+    # cross-check only (diagnostics): MongooseIM's own collector, which is itself read-only,
+    # called only when the node has already loaded it
+    ("mongoose_system_metrics_collector", "collect", 0),
     ("mongoose_system_metrics_collector", "collect", 1),
     ("mongoose_system_metrics_collector", "collect", 2),
 })
+
+# Calls that are allowed only with these arguments.
+ARG_RULES: dict[tuple[str, str, int], Callable[[tuple[Any, ...]], bool]] = {
+    ("ets", "select", 2): lambda args: args[0] == Atom("ejabberd_modules"),
+}
 
 # Batched reads: ``lists:map(fun M:F/1, Xs)``, ``lists:zipwith(fun M:F/2, Xs, Ys)`` (and zipwith3) apply one
 # allowed function to many arguments inside one call. Only an export fun (``fun M:F/A``) whose
@@ -116,12 +127,16 @@ class ReadOnlyNode:
     def check(self, call: Call) -> None:
         key = (call.module, call.function, len(call.args))
         if self._allowed(key):
-            return
+            rule = ARG_RULES.get(key)
+            if rule is None or rule(call.args):
+                return
+            raise NotAllowed(f"{call} is on the read-only allowlist only for its own table")
         arity = BATCHERS.get(key)
         fun = call.args[0] if call.args else None
-        if arity is not None and isinstance(fun, Export) and fun.arity == arity \
-                and self._allowed((fun.module.name, fun.function.name, fun.arity)):
-            return
+        if arity is not None and isinstance(fun, Export) and fun.arity == arity:
+            inner = (fun.module.name, fun.function.name, fun.arity)
+            if self._allowed(inner) and inner not in ARG_RULES:  # no argument checks inside
+                return
         raise NotAllowed(f"{call} is not on the bridge's read-only allowlist")
 
     def _allowed(self, key: tuple[str, str, int]) -> bool:
@@ -147,7 +162,10 @@ class ReadOnlyNode:
                         fut, c.module, c.function, len(c.args), max(deadline - loop.time(), 0))
                 except BadRpc as e:
                     out[key] = Failed(e.reason, str(e))
-                except (CallError, DecodeError) as e:  # a timeout, or a reply that did not decode
+                except CallTimeout:
+                    out[key] = Failed(None, f"{c} on {self.node} did not answer within "
+                                            f"{self.call_timeout:g} s")
+                except (CallError, DecodeError) as e:  # a reply that did not decode
                     out[key] = Failed(None, str(e))
         finally:
             # If the connection dropped, the other futures hold the same error: mark them read.

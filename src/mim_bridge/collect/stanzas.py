@@ -1,15 +1,18 @@
-"""Where each MongooseIM generation keeps its XMPP stanza counters, and how to sum them.
+"""Where each MongooseIM era keeps its XMPP stanza counters, and how its collector sums them.
 
-Three exometer naming schemes and one prometheus scheme exist (mim-internals §4):
+(mim-internals §4, mim-as-it-runs §3)
 
-* up to 6.2: ``[HostPrefix, xmppMessageSent]`` spirals;
-* 6.3: ``[HostPrefix, c2s_element_in, message_count]``;
-* 6.4+: ``[HostPrefix, xmpp_element_in, ConnectionType, message_count]``;
-* 6.6+ with prometheus: counter ``xmpp_element_in_message_count`` labelled per host type.
+* 3.7-6.2: exometer spirals ``[HostPrefix, xmppMessageSent]``, read with the prefix pattern
+  ``['_', xmppMessageSent]``;
+* 6.3: ``['_', c2s_element_in, message_count]``, always read (totals 0 without entries);
+* 6.4-6.5: ``['_', xmpp_element_in, '_', message_count]``, read only when
+  ``instrumentation.exometer`` is configured; otherwise the report has no stanza events;
+* 6.6+: prometheus counters ``xmpp_element_in_message_count`` (summed over their labels) when
+  ``instrumentation.prometheus`` is configured, else exometer as 6.4, else no stanza events.
 
-Rather than trusting a version string, the collector asks for every exometer scheme in the same
-wave and keeps the first that has entries (:func:`pick_exometer`); prometheus is used when the
-node's ``instrumentation`` config enables it, as MongooseIM 6.6+ does.
+Only the era's own names are ever sent: an atom the node does not know would be created there
+and never collected. Reads are only made when the counter module is loaded on the node (calling
+it would load it); a counter module that is not loaded has no counters, so the totals are 0.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from ..erldist import Atom, Export
 from ..report.allowlist import STANZA_TYPES
-from .readonly import Call, Failed
+from .readonly import Call
 
 _ANY = Atom("_")
 # stanza type -> (direction, kind)
@@ -31,27 +34,21 @@ _PARTS: dict[str, tuple[str, str]] = {
     "xmppPresenceSent": ("in", "presence"),
     "xmppPresenceReceived": ("out", "presence"),
 }
-SCHEMES = ("v36", "v63", "v64")
+SCHEMES = ("v37", "v63", "v64")
 
 
-def exometer_patterns() -> dict[str, list[Atom]]:
-    """``exometer:get_values/1`` prefix patterns of all three schemes, keyed ``scheme/type``."""
-    calls: dict[str, list[Atom]] = {}
-    for t in STANZA_TYPES:
-        direction, kind = _PARTS[t]
-        patterns = {
-            "v36": [_ANY, Atom(t)],
-            "v63": [_ANY, Atom(f"c2s_element_{direction}"), Atom(f"{kind}_count")],
-            "v64": [_ANY, Atom(f"xmpp_element_{direction}"), _ANY, Atom(f"{kind}_count")],
-        }
-        for scheme, pattern in patterns.items():
-            calls[f"{scheme}/{t}"] = pattern
-    return calls
+def _pattern(scheme: str, stanza_type: str) -> list[Atom]:
+    direction, kind = _PARTS[stanza_type]
+    if scheme == "v37":
+        return [_ANY, Atom(stanza_type)]
+    if scheme == "v63":
+        return [_ANY, Atom(f"c2s_element_{direction}"), Atom(f"{kind}_count")]
+    return [_ANY, Atom(f"xmpp_element_{direction}"), _ANY, Atom(f"{kind}_count")]
 
 
-def exometer_call() -> Call:
-    """Every pattern in one read: ``lists:map(fun exometer:get_values/1, Patterns)``."""
-    patterns = list(exometer_patterns().values())
+def exometer_call(scheme: str) -> Call:
+    """The six patterns of one scheme in one read: ``lists:map(fun exometer:get_values/1, Ps)``."""
+    patterns = [_pattern(scheme, t) for t in STANZA_TYPES]
     return Call("lists", "map", (Export(Atom("exometer"), Atom("get_values"), 1), patterns))
 
 
@@ -64,59 +61,59 @@ def prometheus_call() -> Call:
                                      [Atom("default")] * len(names), names))
 
 
-def split_exometer(reply: Any) -> dict[str, Any]:
-    """The batched reply keyed like :func:`exometer_patterns`; all Failed if the batch failed."""
-    keys = list(exometer_patterns())
-    if isinstance(reply, list) and len(reply) == len(keys):
-        return dict(zip(keys, reply))
-    return {k: reply if isinstance(reply, Failed) else Failed(None, "no reply") for k in keys}
+def sum_exometer(reply: Any) -> dict[str, int] | None:
+    """Totals from the batched exometer read; None if it is not the shape exometer returns.
 
-
-def split_prometheus(reply: Any) -> dict[str, Any]:
-    keys = [f"prom/{t}" for t in STANZA_TYPES]
-    if isinstance(reply, list) and len(reply) == len(keys):
-        return dict(zip(keys, reply))
-    return {k: Failed(None, "no reply") for k in keys}
-
-
-def _sum_exometer(reply: Any) -> int | None:
-    """Sum ``count`` over ``[{Name, [{count, C}, {one, O}]}]``; None if not that shape."""
-    if not isinstance(reply, list):
+    Each entry is ``{Name, [{count, C}, {one, O}]}``; MongooseIM's fold sums ``C``.
+    """
+    if not (isinstance(reply, list) and len(reply) == len(STANZA_TYPES)):
         return None
-    total = 0
-    for entry in reply:
-        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], list):
-            for dp in entry[1]:
-                if isinstance(dp, tuple) and len(dp) == 2 and dp[0] == Atom("count") \
-                        and isinstance(dp[1], int):
-                    total += dp[1]
-    return total
-
-
-def pick_exometer(results: Mapping[str, Any], preferred: tuple[str, ...] = SCHEMES
-                  ) -> dict[str, int] | None:
-    """Totals from the first scheme whose patterns matched any entry; None if there is none."""
-    absent = all(isinstance(results.get(f"{s}/{t}"), Failed) for s in SCHEMES
-                 for t in STANZA_TYPES)
-    if absent:
-        return None
-    for scheme in preferred:
-        replies = [results.get(f"{scheme}/{t}") for t in STANZA_TYPES]
-        if any(isinstance(r, list) and r for r in replies):
-            return {t: _sum_exometer(r) or 0 for t, r in zip(STANZA_TYPES, replies)}
-    # exometer runs but holds no stanza counters: the node does not count stanzas (6.4+ without
-    # instrumentation.exometer), and MongooseIM then reports none either.
-    return None
-
-
-def sum_prometheus(results: Mapping[str, Any]) -> dict[str, int] | None:
-    """Sum ``[{Labels, Count}]`` per stanza type; None if prometheus did not answer."""
     totals: dict[str, int] = {}
-    for t in STANZA_TYPES:
-        reply = results.get(f"prom/{t}")
-        if isinstance(reply, Failed) or not isinstance(reply, list):
+    for t, entries in zip(STANZA_TYPES, reply):
+        if not isinstance(entries, list):
             return None
-        counts = [entry[1] for entry in reply if isinstance(entry, tuple) and len(entry) == 2
-                  and isinstance(entry[1], (int, float))]
-        totals[t] = int(sum(counts))
+        total = 0
+        for entry in entries:
+            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], list):
+                for dp in entry[1]:
+                    if isinstance(dp, tuple) and len(dp) == 2 and dp[0] == Atom("count") \
+                            and isinstance(dp[1], int) and not isinstance(dp[1], bool):
+                        total += dp[1]
+        totals[t] = total
     return totals
+
+
+def sum_prometheus(reply: Any) -> dict[str, int] | None:
+    """Sum ``[{Labels, Count}]`` per stanza type; None if it is not that shape."""
+    if not (isinstance(reply, list) and len(reply) == len(STANZA_TYPES)):
+        return None
+    totals: dict[str, int] = {}
+    for t, entries in zip(STANZA_TYPES, reply):
+        if not isinstance(entries, list):
+            return None
+        totals[t] = int(sum(e[1] for e in entries if isinstance(e, tuple) and len(e) == 2
+                            and isinstance(e[1], (int, float)) and not isinstance(e[1], bool)
+                            and abs(e[1]) < 2**63))
+    return totals
+
+
+def source(stanzas_rule: str, instrumentation: Mapping[Any, Any] | None) -> str:
+    """What the era's collector reads: ``none``, ``v37``, ``v63``, ``v64`` or ``prometheus``.
+
+    *instrumentation* is the node's ``instrumentation`` config map (None when it has none).
+    """
+    instr = instrumentation or {}
+    if stanzas_rule == "exometer":
+        return "v37"
+    if stanzas_rule == "exometer_c2s":
+        return "v63"
+    if stanzas_rule == "exometer_if_configured":
+        return "v64" if Atom("exometer") in instr else "none"
+    if stanzas_rule == "instrumentation":
+        if Atom("prometheus") in instr:
+            return "prometheus"
+        return "v64" if Atom("exometer") in instr else "none"
+    return "none"
+
+
+ZEROS: Mapping[str, int] = {t: 0 for t in STANZA_TYPES}
