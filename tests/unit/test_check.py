@@ -20,17 +20,16 @@ from mim_bridge.collect.eras import ERAS
 from mim_bridge.config import Config, load
 from mim_bridge.cycle import Prepared, Reporter
 from mim_bridge.erldist import Atom as A
-from mim_bridge.erldist import BadRpc
 from mim_bridge.erldist.epmd import NodeInfo
 from mim_bridge.events import Event
 from mim_bridge.exit_codes import ExitCode
 from mim_bridge.nodes import NodePool
 from mim_bridge.report import ClientId
+from support.scripted import ScriptedConnection
 
 NODE = "mim1@localhost"
 BRIDGE = "mim_bridge_0123456789ab@localhost"
 RAW_VERSION = "6.2.1-7-gabc1234-acme-corp.internal"  # a free-form suffix may name a host
-UNDEF = BadRpc("undef", (A("EXIT"), (A("undef"), [])))
 EVENTS = (Event("host_count", {"value": 1}),
           Event("cluster", {"version": "6.2.1", "node_number": 1, "uptime": "0000-01:00:00"}))
 
@@ -40,34 +39,6 @@ def ga4_map(event: Event) -> dict[A, Any]:
     return {A("name"): A(event.name),
             A("params"): {A(k): v.encode() if isinstance(v, str) else v
                           for k, v in event.params.items()}}
-
-
-class ScriptedConnection:
-    """Answers ``send_call`` from ``(module, function) -> handler(args)``; records the calls."""
-
-    closed = False
-
-    def __init__(self, table: dict[tuple[str, str], Any]) -> None:
-        self.peer_name, self.node_name = NODE, BRIDGE
-        self.table = table
-        self.sent: list[tuple[str, str, tuple[Any, ...]]] = []
-
-    def send_call(self, m: Any, f: Any, args: Any) -> asyncio.Future[Any]:
-        self.sent.append((str(m), str(f), tuple(args)))
-        handler = self.table.get((str(m), str(f)), UNDEF)
-        result = handler(tuple(args)) if callable(handler) else handler
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if isinstance(result, Exception):
-            fut.set_exception(result)
-        else:
-            fut.set_result(result)
-        return fut
-
-    async def wait_reply(self, fut: Any, *a: Any) -> Any:
-        return await fut
-
-    async def close(self) -> None:
-        pass
 
 
 def node_table(*, hidden: bool = True, collector: tuple[Event, ...] | None = EVENTS,
@@ -93,7 +64,7 @@ def config(tmp_path: Path) -> Config:
 def run(config: Config, monkeypatch: pytest.MonkeyPatch, table: dict[tuple[str, str], Any],
         reported: tuple[Event, ...] = EVENTS, *, collector_loaded: bool = True,
         stanza_source: str = "prometheus") -> tuple[int, str, ScriptedConnection]:
-    conn = ScriptedConnection(table)
+    conn = ScriptedConnection(NODE, table, own_name=BRIDGE)
 
     async def lookup(*args: Any) -> NodeInfo:
         return NodeInfo(port=4370, hidden=False, protocol=0, highest_version=6,

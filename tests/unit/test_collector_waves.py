@@ -10,7 +10,6 @@ server search the whole code path).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,60 +21,9 @@ from mim_bridge.collect import Call, Collector, NodeNotReady, NotMongooseIM, Rea
 from mim_bridge.collect.eras import ERAS
 from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist import BadRpc, CallTimeout, Export
+from support.scripted import ScriptedConnection
 
-UNDEF = BadRpc("undef", (A("EXIT"), (A("undef"), [])))
-OTP = ["erlang", "application", "ets", "lists", "kernel", "code_server"]
-
-Handler = Callable[[tuple[Any, ...]], Any]
-
-
-class NotLoadedCall(AssertionError):
-    """The collector called into a module the scripted node has not loaded."""
-
-
-class ScriptedConnection:
-    """Answers ``send_call`` from a table of ``(module, function) -> handler(args)``; fails the
-    test on a call into a module outside *loaded*."""
-
-    def __init__(self, peer: str, table: dict[tuple[str, str], Any],
-                 loaded: set[str] | None = None) -> None:
-        self.peer_name = peer
-        self.table = table
-        self.loaded = loaded
-        self.sent: list[tuple[str, str, tuple[Any, ...]]] = []
-
-    def _module_ok(self, m: str) -> None:
-        if self.loaded is not None and m not in self.loaded:
-            raise NotLoadedCall(m)
-
-    def send_call(self, m: Any, f: Any, args: Any) -> asyncio.Future[Any]:
-        m, f = str(m), str(f)
-        self._module_ok(m)
-        if args and isinstance(args[0], Export):
-            self._module_ok(args[0].module.name)
-        self.sent.append((m, f, tuple(args)))
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        handler = self.table.get((m, f), UNDEF)
-        try:
-            result = handler(tuple(args)) if callable(handler) else handler
-            if isinstance(result, Exception):
-                raise result
-            fut.set_result(result)
-        except Exception as e:  # noqa: BLE001 - the scripted node's answer
-            fut.set_exception(e)
-        return fut
-
-    async def wait_reply(self, fut: Any, *a: Any) -> Any:
-        return await fut
-
-
-def _apply(table: dict[tuple[str, str], Any], fun: Export, *arg_lists: Any) -> Any:
-    handler = table.get((fun.module.name, fun.function.name), UNDEF)
-    if not callable(handler):
-        if isinstance(handler, Exception):
-            raise handler
-        return [handler for _ in arg_lists[0]]
-    return [handler(args) for args in zip(*arg_lists)]
+OTP = ["erlang", "application", "ets", "lists", "rpc", "kernel", "code_server"]
 
 
 VCARD_ATTRS = [(A("behaviour"), [A("gen_mod")]), (A("behaviour"), [A("mongoose_module_metrics")])]
@@ -156,9 +104,6 @@ def scripted(era: str = "6.2", extra: dict[tuple[str, str], Any] | None = None, 
         })
     assert not overrides, overrides
     t.update(extra or {})
-    t[("lists", "zipwith")] = lambda a: _apply(t, a[0], a[1], a[2])
-    t[("lists", "zipwith3")] = lambda a: _apply(t, a[0], a[1], a[2], a[3])
-    t[("lists", "map")] = lambda a: _apply(t, a[0], a[1])
     return t, loaded
 
 
@@ -246,10 +191,7 @@ def test_custom_module_with_metrics_behaviour_is_never_called() -> None:
             kw["modules"] = modules
         conn = connection(era, extra, loaded_extra=("exometer", "mod_acme_secret"), **kw)
         collect(conn)
-        called = {m for m, _, _ in conn.sent} | {
-            a[0].module.name for m, f, a in conn.sent if m == "lists"
-            and isinstance(a[0], Export) and a[0].function.name == "config_metrics"}
-        assert "mod_acme_secret" not in called
+        assert "mod_acme_secret" not in {m for m, _, _ in conn.sent}
 
 
 def test_a_configured_module_that_is_not_loaded_is_left_out_not_loaded() -> None:
@@ -258,16 +200,15 @@ def test_a_configured_module_that_is_not_loaded_is_left_out_not_loaded() -> None
     conn = connection("6.2", modules=modules)
     report = collect(conn)
     assert any("not loaded" in w for w in report.warnings)
-    inspected = [a for m, f, a in conn.sent if f == "zipwith" and a[0].function.name
-                 == "get_module_info"]
-    assert inspected and A("mod_roster") not in inspected[0][1]
+    inspected = {a[0] for m, f, a in conn.sent if f == "get_module_info"}
+    assert A("mod_vcard") in inspected and A("mod_roster") not in inspected
 
 
 def test_without_exometer_loaded_counts_are_zero_and_nothing_is_asked() -> None:
     conn = connection("6.2", loaded_extra=())
     report = collect(conn)
     assert report.stanza_totals == {t: 0 for t in report.stanza_totals or {}}
-    assert not [1 for m, f, a in conn.sent if m == "lists" and a[0].module.name == "exometer"]
+    assert not [1 for m, f, a in conn.sent if m == "exometer"]
 
 
 @pytest.mark.parametrize("era,instrumentation,expected", [
@@ -299,8 +240,7 @@ def test_stanza_source_follows_the_era_and_instrumentation(
     else:
         assert totals == {t: (4 if expected == "prometheus" else 2) for t in totals}
     if expected == "v63":
-        pattern = next(a[1][0] for m, f, a in conn.sent if m == "lists"
-                       and a[0].module.name == "exometer")
+        pattern = next(a[0] for m, f, a in conn.sent if m == "exometer")
         assert pattern == [A("_"), A("c2s_element_in"), A("message_count")]
 
 
@@ -326,17 +266,34 @@ def test_failed_component_batch_falls_back_to_single_lookups() -> None:
     t, loaded = scripted("6.2", {
         ("mongoose_router", "get_all_domains"): [b"a.example", b"bad.example"],
         ("mongoose_component", "lookup_component"): lookup})
-    t[("lists", "zipwith")] = lambda a: (
-        _raise(BadRpc("batch", None)) if a[0].function.name == "lookup_component"
-        else _apply(t, a[0], a[1], a[2]))
     report = collect(ScriptedConnection("mim@h", t, loaded))
     cluster = next(e for e in report.events if e.name == "cluster")
     assert cluster.params["component"] == 1
     assert report.waves == 4
 
 
-def _raise(e: Exception) -> Any:
-    raise e
+def test_a_wave_is_one_request_and_one_failure_fails_only_itself() -> None:
+    conn = connection("6.2", {("mongoose_config", "get_config_path"):
+                              BadRpc("x", (A("EXIT"), (A("badarg"), [])))})
+    report = collect(conn)
+    assert len(conn.requests) == report.waves == 3
+    assert next(e for e in report.events if e.name == "cluster").params["config_type"] \
+        == "unknown_config_type"
+
+
+def test_a_batch_that_fails_whole_is_asked_again_call_by_call() -> None:
+    conn = connection("6.2")
+    original = conn.evaluate
+
+    def flaky(m: str, f: str, args: tuple[Any, ...]) -> Any:
+        if (m, f) == ("lists", "zipwith") and args[0] == Export(A("erlang"), A("apply"), 2):
+            raise BadRpc("undecodable", None)
+        return original(m, f, args)
+
+    conn.evaluate = flaky  # type: ignore[method-assign]
+    report = collect(conn)
+    assert [e.params for e in report.events if e.name == "module_with_opt"] == [
+        {"module": "mod_vcard", "backend": "rdbms"}]
 
 
 def test_a_wave_shares_one_deadline_and_says_the_call_timeout() -> None:
