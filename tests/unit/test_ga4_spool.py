@@ -155,9 +155,10 @@ def test_a_huge_file_is_never_read(tmp_path: Path) -> None:
     with open(path, "wb") as f:
         f.truncate(100_000_000)  # sparse: 100 MB that costs no disk
     spool = Spool(tmp_path)
-    (entry,) = spool.entries()
-    assert entry.size == 100_000_000
-    assert spool.load(entry) is None and not path.exists()
+    assert spool.entries() == [] and not path.exists()
+    (junk,) = spool.take_junk()
+    assert (junk.path, junk.size) == (path, 100_000_000)
+    assert spool.take_junk() == []
 
 
 def test_a_directory_or_fifo_in_place_of_a_file(

@@ -361,6 +361,7 @@ class Ga4Sender:
                           "cannot keep it)", dest.measurement_id, outcome.events)
                 outcome = replace(outcome, status="dropped", error="no_spool")
             call.outcomes.append(outcome)
+        call.outcomes.extend(_dropped_junk(e) for e in self.spool.take_junk())
         self._tell_spool_problem(call.spool_problem)
         pending = len(self.spool)
         if pending:
@@ -631,6 +632,11 @@ class Ga4Sender:
         log.log(level, "GA4: %s; reports are sent without a kept copy (what GA4 does not "
                 "take is lost) until it is fixed", problem)
         self._spool_told = problem
+
+
+def _dropped_junk(entry: SpoolEntry) -> BatchOutcome:
+    return BatchOutcome(entry.measurement_id or "", entry.events or 0, "dropped", None, 0, True,
+                        "unreadable")
 
 
 def _evicted(entry: SpoolEntry) -> BatchOutcome:

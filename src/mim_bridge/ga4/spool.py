@@ -15,7 +15,7 @@ comes.
 
 Bounds: at most ``max_batches`` files and ``max_bytes`` bytes; adding beyond either drops the
 oldest, with a warning. A file over :data:`MAX_FILE_BYTES` (a batch body is under 130 kB) is
-never read. Whatever a file holds is checked when it is read (format, measurement id, client
+no batch: it is removed, unread, when it is listed. Whatever a file holds is checked when it is read (format, measurement id, client
 id, events of names and str/int params); anything else is removed with a warning, and the sender
 re-applies the anonymity gate and GA4's limits before anything leaves. Temporary files left by a
 killed writer are removed once they are a minute old.
@@ -118,6 +118,7 @@ class Spool:
         self._index: dict[str, SpoolEntry] = {}
         self._scanned = False
         self._unusable: set[str] = set()  # names that could be neither read nor removed
+        self._junk: list[SpoolEntry] = []  # found too large to be a batch, and removed
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -182,6 +183,12 @@ class Spool:
             with self._lock:
                 self._discard(entry)
             return None
+
+    def take_junk(self) -> list[SpoolEntry]:
+        """Files found too large to be a batch since the last call (already removed)."""
+        with self._lock:
+            junk, self._junk = self._junk, []
+            return junk
 
     def __len__(self) -> int:
         with self._lock:
@@ -256,7 +263,14 @@ class Spool:
             match = _NAME.fullmatch(name)
             mid = match.group(2) if match else None
             events = int(match.group(3)) if match and match.group(3) else None
-            self._index[name] = SpoolEntry(path, mid, events, size)
+            entry = SpoolEntry(path, mid, events, size)
+            if size > MAX_FILE_BYTES:  # never a batch: not read, not counted in the bounds
+                log.warning("GA4 spool: removed %s: %d bytes, larger than any batch",
+                            name, size)
+                if self._discard(entry):
+                    self._junk.append(entry)
+                continue
+            self._index[name] = entry
 
     def _discard(self, entry: SpoolEntry) -> bool:
         """Drop an entry and its file (an empty directory too); False if it cannot go."""
