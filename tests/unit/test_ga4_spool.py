@@ -210,3 +210,18 @@ def test_an_unusable_lock_or_directory_is_a_spool_error(tmp_path: Path) -> None:
     (tmp_path / "locked" / ".lock").mkdir(parents=True)
     with pytest.raises(SpoolError, match="cannot lock"), Spool(tmp_path / "locked").exclusive():
         pass
+
+
+def test_counting_changes_nothing_on_the_disk(tmp_path: Path) -> None:
+    """``--check`` counts the spool; only a sending bridge tidies it."""
+    Spool(tmp_path).add(MID, batch(1))
+    leftover = tmp_path / ".x.json.abc.tmp"
+    leftover.write_text("{half")
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    huge = tmp_path / f"{time.time_ns():020d}-0000001-000001.{MID}.1.json"
+    with open(huge, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    assert len(Spool(tmp_path)) == 1
+    assert leftover.exists() and huge.exists()
+    assert len(Spool(tmp_path).entries()) == 1
+    assert not leftover.exists() and not huge.exists()

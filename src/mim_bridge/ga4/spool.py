@@ -191,9 +191,10 @@ class Spool:
             return junk
 
     def __len__(self) -> int:
+        """How many batches wait; counting alone (``--check``) changes nothing on the disk."""
         with self._lock:
             if not self._scanned:
-                self._scan()
+                self._scan(tidy=False)
             return len(self._index)
 
     def writable(self) -> bool:
@@ -242,10 +243,12 @@ class Spool:
                 f"cannot create the spool directory {self.directory}: {exc.strerror or exc}"
             ) from exc
 
-    def _scan(self) -> None:
-        """Refresh the index from the listing: new names are stat'ed once, gone ones dropped."""
-        self._scanned = True
-        remove_stale_temps(self.directory, STALE_TEMP_SECONDS)
+    def _scan(self, *, tidy: bool = True) -> None:
+        """Refresh the index from the listing: new names are stat'ed once, gone ones dropped;
+        with ``tidy``, leftover temporary files and files too large for a batch are removed."""
+        self._scanned = tidy
+        if tidy:
+            remove_stale_temps(self.directory, STALE_TEMP_SECONDS)
         try:
             names = [e.name for e in os.scandir(self.directory)
                      if e.name.endswith(".json") and not e.name.startswith(".")]
@@ -265,10 +268,11 @@ class Spool:
             events = int(match.group(3)) if match and match.group(3) else None
             entry = SpoolEntry(path, mid, events, size)
             if size > MAX_FILE_BYTES:  # never a batch: not read, not counted in the bounds
-                log.warning("GA4 spool: removed %s: %d bytes, larger than any batch",
-                            name, size)
-                if self._discard(entry):
-                    self._junk.append(entry)
+                if tidy:
+                    log.warning("GA4 spool: removed %s: %d bytes, larger than any batch",
+                                name, size)
+                    if self._discard(entry):
+                        self._junk.append(entry)
                 continue
             self._index[name] = entry
 
