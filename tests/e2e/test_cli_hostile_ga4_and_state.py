@@ -26,19 +26,27 @@ from mim_bridge.exit_codes import ExitCode
 from support.fake_ga import FakeGA
 
 NO_CLUSTER_ID = {"cluster_id": "none"}  # the bridge then uses its own client id file
-MEASURE = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-           "print('maxrss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-           "file=sys.stderr); sys.exit(r.returncode)")
+# Runs the command in-process and reports its own peak resident memory (VmHWM) at exit; a
+# child's ru_maxrss would start from its forking parent's, the pytest worker.
+MEASURE = """
+import atexit, re, runpy, sys
+def peak():
+    hwm = re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1]
+    sys.stderr.write(f"peak-kib {hwm}\\n")
+atexit.register(peak)
+sys.argv = ["bridge", *sys.argv[1:]]
+runpy.run_module("mim_bridge.cli", run_name="__main__", alter_sys=True)
+"""
 
 
 def run_measured(bridge: Bridge, *args: str, prefix: tuple[str, ...] = (),
                  timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run the bridge; return the result and its peak resident memory in MiB."""
-    result = subprocess.run([sys.executable, "-c", MEASURE, *prefix, *bridge.command(*args)],
+    result = subprocess.run([*prefix, sys.executable, "-c", MEASURE, *args],
                             env=bridge.env, text=True, capture_output=True, timeout=timeout,
                             stdin=subprocess.DEVNULL, check=False)
     *lines, last = result.stderr.rstrip("\n").split("\n")
-    assert last.startswith("maxrss-kib "), result.stderr
+    assert last.startswith("peak-kib "), result.stderr
     result.stderr = "\n".join(lines) + "\n"
     return result, int(last.split()[1]) // 1024
 
