@@ -87,12 +87,13 @@ async def run_once(config: Config) -> int:
         reporter.write_file(prepared)
         deliveries = await reporter.send(sender, prepared, time_source.stopping)
         reporter.commit(prepared, deliveries)
-        pending = max((d.pending for d in deliveries.values()), default=0)
         if not all(d.ok for d in deliveries.values()):
+            from .ga4.sender import describe_problems
+
             raise SendFailed(
-                f"GA4 did not take the whole report ({pending} batch(es) wait in the spool in "
-                f"{sender.spool.directory} and go out with the next report); check the "
-                "network route to the GA4 endpoint, or run with -v for details")
+                f"GA4 did not take the whole report ({describe_problems(deliveries.values())}; "
+                f"spool: {sender.spool.directory}); check the network route to the GA4 "
+                "endpoint, or run with -v for details")
         log.info("report sent: %d events from %d node(s), client id %s",
                  len(prepared.events), len(prepared.reports), prepared.client_id.value)
         return 0

@@ -274,10 +274,12 @@ class Service:
 
 def summary(number: int, prepared: Prepared, deliveries: dict[str, DeliveryReport]) -> str:
     events = sum(len(e) for _, e in prepared.reports)
-    pending = max((d.pending for d in deliveries.values()), default=0)
+    from .ga4.sender import describe_problems  # loaded by now: a report was just sent
+
     delivered = all(d.ok for d in deliveries.values()) and len(deliveries) == len(
         prepared.reports)
-    state = "sent" if delivered else f"not all delivered ({pending} batch(es) wait in the spool)"
+    problems = describe_problems(deliveries.values()) or "stopped before every node was sent"
+    state = "sent" if delivered else f"not all delivered ({problems})"
     skipped = f"; not reported: {', '.join(prepared.not_reported)}" if prepared.not_reported \
         else ""
     return (f"report {number}: {state}: {events} events from {len(prepared.reports)} node(s), "

@@ -7,6 +7,10 @@ bridge lives outside the node, so it keeps the totals in ``stanza_totals.json`` 
 directory: a restart of the *bridge* does not turn the next increment into the whole total.
 A restart of the *node* is recognised (its uptime went down, or a counter did) and its previous
 totals are then dropped, which gives exactly what MongooseIM itself would report.
+
+Whatever is found in the file (another program's JSON, NaN, a counter of 10**4000, nesting 200,000
+deep, a directory, a FIFO, a 300 MB file) is one warning and a fresh start: the first report after
+it then sends whole totals as increments, as after a node restart, and the next save replaces it.
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from .events import Event
-from .report.atomic_file import write_atomically
+from .report.atomic_file import StateFileProblem, loads_json, read_bounded, write_atomically
 
 __all__ = ["NodeTotals", "StanzaState", "uptime_seconds"]
 
 log = logging.getLogger(__name__)
 
 FILENAME = "stanza_totals.json"
+MAX_FILE_BYTES = 1 << 20
+"""About 5,000 nodes' totals; a larger file is not ours and is never read."""
+MAX_COUNTER = (1 << 64) - 1
+"""MongooseIM's counters are 64-bit at most; anything larger is not a counter."""
 _FORMAT = 1
 _UPTIME = re.compile(r"^(\d+)-(\d\d):(\d\d):(\d\d)$")
 
@@ -85,21 +93,41 @@ class StanzaState:
 
     def _load(self) -> dict[str, NodeTotals]:
         try:
-            doc: Any = json.loads(self.path.read_text(encoding="utf-8"))
+            doc: Any = loads_json(read_bounded(self.path, MAX_FILE_BYTES))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as e:
-            log.warning("ignoring unreadable %s (%s)", self.path, e)
-            return {}
-        out: dict[str, NodeTotals] = {}
+        except StateFileProblem as e:
+            return self._fresh_start(f"it {e}")
+        except OSError as e:
+            return self._fresh_start(f"it cannot be read ({e.strerror or e})")
         try:
-            if doc.get("format") != _FORMAT:
-                raise ValueError("unknown format")
-            for node, entry in doc["nodes"].items():
-                totals = {str(k): int(v) for k, v in entry["totals"].items()}
-                uptime = entry.get("uptime")
-                out[str(node)] = NodeTotals(totals, int(uptime) if uptime is not None else None)
-        except (AttributeError, KeyError, TypeError, ValueError):
-            log.warning("ignoring %s: not a stanza totals file of this bridge", self.path)
-            return {}
-        return out
+            return _parse(doc)
+        except ValueError as e:
+            return self._fresh_start(f"not a stanza totals file of this bridge ({e})")
+
+    def _fresh_start(self, why: str) -> dict[str, NodeTotals]:
+        log.warning("ignoring %s: %s; starting afresh (the next increments are whole totals)",
+                    self.path, why)
+        return {}
+
+
+def _counter(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
+        raise ValueError("a total or an uptime is not a counter")
+    return value
+
+
+def _parse(doc: Any) -> dict[str, NodeTotals]:
+    """The totals in *doc*, checked type by type; ValueError for anything else."""
+    nodes = doc.get("nodes") if isinstance(doc, dict) and doc.get("format") == _FORMAT else None
+    if not isinstance(nodes, dict):
+        raise ValueError("unknown format")  # noqa: TRY004 - the loader's contract is ValueError
+    out: dict[str, NodeTotals] = {}
+    for node, entry in nodes.items():
+        totals = entry.get("totals") if isinstance(entry, dict) else None
+        if not isinstance(totals, dict):
+            raise ValueError("a node without totals")  # noqa: TRY004 - as above
+        uptime = entry.get("uptime")
+        out[str(node)] = NodeTotals({str(k): _counter(v) for k, v in totals.items()},
+                                    None if uptime is None else _counter(uptime))
+    return out

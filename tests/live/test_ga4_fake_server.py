@@ -82,3 +82,30 @@ def test_standalone_fake_records_to_jsonl_and_stops_on_sigterm(
     while proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.returncode == 0
+
+
+def test_standalone_fake_takes_hostile_faults(tmp_path: Path) -> None:
+    record = tmp_path / "requests.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, str(FAKE_GA), "--port", "0", "--record", str(record),
+         "--fault", "silent:1", "--fault", "redirect:1"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        sender = Ga4Sender(base + "/mp/collect", [MONGOOSEIM_PRODUCTION], tmp_path / "spool",
+                           attempt_timeout=1.0, total_retry_seconds=5.0, initial_backoff=0.01,
+                           max_backoff=0.05)
+        with sender:
+            started = time.monotonic()
+            report = sender.send("c0ffee00-0000-4000-8000-000000000000",
+                                 [Event("host_count", {"value": 4})])
+        assert time.monotonic() - started < 15
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.answers) == ("rejected", ("timeout", "307"))
+    assert [r.outcome for r in read_records(record)] == ["silent", "redirect"]

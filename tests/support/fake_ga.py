@@ -10,6 +10,20 @@ told to misbehave for the next requests, in order:
 * ``close``       read the request, then close the connection without an answer
 * ``reject``      answer with a 4xx (default 400)
 
+and, for the hostile cases (a peer or proxy that never lets a request end):
+
+* ``silent``           read the request, then neither answer nor close (until the fake stops)
+* ``trickle-headers``  send a 204's status line and headers one byte every ARG s (default 1),
+                       for ever: the headers never end
+* ``trickle-body``     send a 200 with ``Content-Length: 1000000`` at once, then one body byte
+                       every ARG s (default 1)
+* ``huge-body``        send a 200 with a body of ARG bytes (default 100 MB) as fast as it can
+* ``flood-headers``    send a status line, then header lines as fast as it can, for ever
+* ``redirect``         answer 307 pointing at the same URL (a redirect loop)
+
+The hostile kinds close the connection when they are done; their records have status None when
+no complete status line and headers were sent.
+
 In-process::
 
     with FakeGA() as ga:
@@ -48,13 +62,22 @@ from urllib.parse import parse_qs, urlsplit
 
 COLLECT_PATH = "/mp/collect"
 DEBUG_PATH = "/debug/mp/collect"
-FAULT_KINDS = ("fail", "rate-limit", "stall", "close", "reject")
+HOSTILE_KINDS = (
+    "silent", "trickle-headers", "trickle-body", "huge-body", "flood-headers", "redirect"
+)
+FAULT_KINDS = ("fail", "rate-limit", "stall", "close", "reject", *HOSTILE_KINDS)
 _DEFAULT_ARG: dict[str, Any] = {
     "fail": 500,
     "rate-limit": "1",
     "stall": 5.0,
     "close": None,
     "reject": 400,
+    "silent": None,
+    "trickle-headers": 1.0,
+    "trickle-body": 1.0,
+    "huge-body": 100_000_000,
+    "flood-headers": None,
+    "redirect": None,
 }
 
 
@@ -184,6 +207,12 @@ class FakeGA:
     def reject_next(self, count: int = 1, status: int = 400) -> None:
         self.add_fault("reject", count, status)
 
+    def hostile_next(self, kind: str, count: int = 1, arg: Any = None) -> None:
+        """One of :data:`HOSTILE_KINDS` for the next ``count`` requests."""
+        if kind not in HOSTILE_KINDS:
+            raise ValueError(f"not a hostile fault: {kind!r}")
+        self.add_fault(kind, count, arg)
+
     def reset(self) -> None:
         with self._state.lock:
             self._state.faults.clear()
@@ -263,6 +292,15 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed = None
         fault = self._take_fault() if parts.path in (COLLECT_PATH, DEBUG_PATH) else None
+        if fault is not None and fault.kind in HOSTILE_KINDS:
+            status = {"trickle-body": 200, "huge-body": 200, "redirect": 307}.get(fault.kind)
+            self._record(parts, raw, parsed, fault.kind, status)
+            self.close_connection = True
+            try:
+                self._hostile(fault)
+            except OSError:
+                pass  # the client gave up, which is the point
+            return
         answer: tuple[str, int | None, bytes, dict[str, str]]
         if parts.path not in (COLLECT_PATH, DEBUG_PATH):
             answer = ("not-found", 404, b"", {})
@@ -299,6 +337,41 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.stop.wait(float(fault.arg))
             return "stall", 204, b"", {}
         return "close", None, b"", {}
+
+    def _hostile(self, fault: _Fault) -> None:
+        stop = self.state.stop
+        if fault.kind == "silent":
+            stop.wait()
+        elif fault.kind == "trickle-headers":
+            head = b"HTTP/1.1 204 No Content\r\nX-Trickle: "
+            for i in range(1 << 30):
+                if stop.wait(float(fault.arg)):
+                    break
+                self._send_raw(head[i : i + 1] if i < len(head) else b"a")
+        elif fault.kind == "trickle-body":
+            self._send_raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 1000000\r\n\r\n")
+            while not stop.wait(float(fault.arg)):
+                self._send_raw(b" ")
+        elif fault.kind == "huge-body":
+            size = int(fault.arg)
+            self._send_raw(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            block = b"\0" * 65536
+            while size > 0 and not stop.is_set():
+                self._send_raw(block[:size])
+                size -= len(block)
+        elif fault.kind == "flood-headers":
+            self._send_raw(b"HTTP/1.1 204 No Content\r\n")
+            line = b"X-Flood: " + b"f" * 100 + b"\r\n"
+            while not stop.is_set():
+                self._send_raw(line * 100)
+        elif fault.kind == "redirect":
+            self._send_raw(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\n"
+                           b"Content-Length: 0\r\n\r\n" % self.path.encode())
+
+    def _send_raw(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
 
     def _take_fault(self) -> _Fault | None:
         with self.state.lock:
@@ -503,11 +576,12 @@ def _parse_fault(spec: str) -> tuple[str, int, Any]:
         raise argparse.ArgumentTypeError(f"unknown fault kind {kind!r}")
     arg: Any = None
     if arg_text:
-        arg = (
-            float(arg_text)
-            if kind == "stall"
-            else (arg_text if kind == "rate-limit" else int(arg_text))
-        )
+        if kind in ("stall", "trickle-headers", "trickle-body"):
+            arg = float(arg_text)
+        elif kind == "rate-limit":
+            arg = arg_text
+        else:
+            arg = int(arg_text)
     return kind, int(count_text or 1), arg
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +112,44 @@ def test_validation_rules(body: str, code: str) -> None:
     except ValueError:
         parsed = None
     assert code in [m["validationCode"] for m in validation_messages(body, parsed)]
+
+
+def raw_exchange(ga: FakeGA, seconds: float, limit: int = 200_000) -> bytes:
+    """POST with a bare socket and collect what the fake sends for ``seconds``."""
+    with socket.create_connection(("127.0.0.1", ga.port), timeout=seconds) as sock:
+        sock.sendall(b"POST /mp/collect?x=1 HTTP/1.1\r\nHost: f\r\nContent-Length: 2\r\n\r\n{}")
+        received = b""
+        end = time.monotonic() + seconds
+        while len(received) < limit and (left := end - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def test_hostile_faults_misbehave_as_documented(ga: FakeGA) -> None:
+    ga.hostile_next("trickle-headers", 1, 0.05)
+    trickled = raw_exchange(ga, 1.0)
+    assert trickled.startswith(b"HTTP/1.1 2") and b"\r\n\r\n" not in trickled
+    assert 5 <= len(trickled) <= 40  # a byte every 50 ms
+    ga.hostile_next("trickle-body", 1, 0.05)
+    head, _, body = raw_exchange(ga, 1.0).partition(b"\r\n\r\n")
+    assert b"Content-Length: 1000000" in head and 5 <= len(body) <= 40
+    ga.hostile_next("huge-body", 1, 300_000)
+    head, _, body = raw_exchange(ga, 5.0, limit=400_000).partition(b"\r\n\r\n")
+    assert b"Content-Length: 300000" in head and len(body) == 300_000
+    ga.hostile_next("flood-headers", 1)
+    assert raw_exchange(ga, 5.0).count(b"\r\nX-Flood: ") > 100
+    ga.hostile_next("redirect", 1)
+    assert b"Location: /mp/collect?x=1\r\n" in raw_exchange(ga, 5.0)
+    ga.hostile_next("silent", 1)
+    assert raw_exchange(ga, 0.5) == b""
+    assert [r.outcome for r in ga.requests] == [
+        "trickle-headers", "trickle-body", "huge-body", "flood-headers", "redirect", "silent"]
+    with pytest.raises(ValueError, match="not a hostile fault"):
+        ga.hostile_next("fail")

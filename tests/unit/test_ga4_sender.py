@@ -133,11 +133,10 @@ def test_retry_after_delays_the_next_attempt(ga: FakeGA, tmp_path: Path) -> None
     [
         lambda ga: ga.fail_next(1000, status=503),
         lambda ga: ga.rate_limit_next(1000, retry_after="0.05"),
-        lambda ga: ga.stall_next(1000, seconds=3.0),
         lambda ga: ga.close_next(1000),
         lambda ga: ga.rate_limit_next(1000, retry_after="3600"),
     ],
-    ids=["5xx", "429", "stall", "close", "retry-after-too-long"],
+    ids=["5xx", "429", "close", "retry-after-too-long"],
 )
 def test_persistent_failure_spools_then_delivers_before_the_next_report(
     ga: FakeGA, tmp_path: Path, inject: Any
@@ -156,6 +155,36 @@ def test_persistent_failure_spools_then_delivers_before_the_next_report(
     for mid in ("G-B4S18X6KY5", "G-PRIVATE123"):
         totals = [e["params"]["total"] for e in ga.events(mid)]
         assert totals == [*range(30), 100, 101, 102]  # old report first, nothing twice
+
+
+def test_a_batch_gets_at_most_two_unanswered_sends(
+    ga: FakeGA, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A missing answer may hide a processed request: at most one duplicate per batch."""
+    ga.hostile_next("silent", 1000)
+    options = {"attempt_timeout": 0.2, "total_retry_seconds": 2.0,
+               "destinations": [MONGOOSEIM_PRODUCTION]}
+    with caplog.at_level(logging.WARNING), sender_for(ga, tmp_path, **options) as sender:
+        first = sender.send(CID, stanzas(3))
+    assert [(o.status, o.error, o.answers) for o in first.outcomes] == [
+        ("dropped", "unconfirmed", ("timeout", "timeout"))
+    ]
+    assert len(ga.requests) == 2 and first.pending == 0
+    assert "sent 2 times without an answer" in caplog.text
+
+
+def test_the_unanswered_count_survives_a_restart(ga: FakeGA, tmp_path: Path) -> None:
+    options = {"attempt_timeout": 0.2, "destinations": [MONGOOSEIM_PRODUCTION]}
+    ga.hostile_next("silent", 1)
+    ga.fail_next(1000, status=503)
+    with sender_for(ga, tmp_path, total_retry_seconds=0.5, **options) as sender:
+        assert sender.send(CID, stanzas(3)).pending == 1  # one unanswered send, then 503s
+    ga.reset()
+    ga.hostile_next("silent", 1)
+    with sender_for(ga, tmp_path, total_retry_seconds=2.0, **options) as restarted:
+        report = restarted.send(CID, [])
+    assert [(o.status, o.error) for o in report.outcomes] == [("dropped", "unconfirmed")]
+    assert len(ga.requests) == 1  # its second unanswered send was its last
 
 
 def test_a_rejected_batch_is_logged_and_not_resent(

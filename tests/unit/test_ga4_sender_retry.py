@@ -17,6 +17,7 @@ from mim_bridge.ga4.transport import parse_retry_after
 
 URL = "http://127.0.0.1:9/mp/collect"
 EVENTS = [Event("host_count", {"value": 1})]
+CID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"
 
 
 class Clock:
@@ -76,6 +77,18 @@ class Session:
 
 
 def stall(clock: Clock) -> Callable[[float], Resp]:
+    """A peer that never accepts the connection: the attempt's whole timeout, nothing sent."""
+
+    def run(timeout: float) -> Resp:
+        clock.now += timeout
+        raise requests.ConnectTimeout("connect timed out")
+
+    return run
+
+
+def unanswered(clock: Clock) -> Callable[[float], Resp]:
+    """A peer that takes the request and never answers: GA4 may have processed it."""
+
     def run(timeout: float) -> Resp:
         clock.now += timeout
         raise requests.ReadTimeout("read timed out")
@@ -118,7 +131,7 @@ def make(
 )
 def test_transient_failures_are_retried(tmp_path: Path, failure: Step) -> None:
     sender, session, _ = make(tmp_path, [failure, failure, Resp(204)])
-    report = sender.send("cid", EVENTS)
+    report = sender.send(CID, EVENTS)
     assert report.ok and report.delivered == 1
     assert report.outcomes[0].attempts == 3
     assert len(session.calls) == 3
@@ -130,7 +143,7 @@ def test_other_4xx_are_not_retried_and_are_logged(
 ) -> None:
     sender, session, _ = make(tmp_path, [Resp(status)])
     with caplog.at_level(logging.ERROR):
-        report = sender.send("cid", EVENTS)
+        report = sender.send(CID, EVENTS)
     assert len(session.calls) == 1
     assert report.rejected == 1 and report.pending == 0 and not report.ok
     assert f"HTTP {status}" in caplog.text
@@ -138,7 +151,7 @@ def test_other_4xx_are_not_retried_and_are_logged(
 
 def test_backoff_grows_exponentially_with_jitter(tmp_path: Path) -> None:
     sender, _, clock = make(tmp_path, [Resp(503)] * 5 + [Resp(204)])
-    assert sender.send("cid", EVENTS).ok
+    assert sender.send(CID, EVENTS).ok
     for n, slept in enumerate(clock.sleeps):
         high = min(8.0, 2.0**n)
         assert high / 2 <= slept <= high
@@ -146,14 +159,14 @@ def test_backoff_grows_exponentially_with_jitter(tmp_path: Path) -> None:
 
 def test_retry_after_is_honoured(tmp_path: Path) -> None:
     sender, session, clock = make(tmp_path, [Resp(429, {"Retry-After": "7"}), Resp(204)])
-    assert sender.send("cid", EVENTS).ok
+    assert sender.send(CID, EVENTS).ok
     assert clock.sleeps[0] >= 7
     assert session.calls[1][3] - session.calls[0][3] >= 7
 
 
 def test_retry_after_beyond_the_budget_spools_instead_of_waiting(tmp_path: Path) -> None:
     sender, session, clock = make(tmp_path, [Resp(429, {"Retry-After": "120"})], budget=30)
-    report = sender.send("cid", EVENTS)
+    report = sender.send(CID, EVENTS)
     assert len(session.calls) == 1
     assert clock.now < 30
     assert report.pending == 1 and report.outcomes[0].status == "pending"
@@ -165,7 +178,7 @@ def test_the_whole_send_stays_within_the_budget(tmp_path: Path) -> None:
     private = tracking_destination("G-PRIVATE123", "secret")
     sender.destinations = (MONGOOSEIM_PRODUCTION, private)
     events = [Event("host_count", {"value": i}) for i in range(60)]  # 3 batches x 2 destinations
-    report = sender.send("cid", events)
+    report = sender.send(CID, events)
     assert clock.now <= 12.0
     assert report.elapsed <= 12.0
     assert report.pending == 6
@@ -187,7 +200,7 @@ def test_a_destination_that_used_its_retries_is_skipped_for_the_rest_of_the_call
 
     session.script = [by_destination] * 1000
     events = [Event("host_count", {"value": i}) for i in range(30)]  # 2 batches
-    report = sender.send("cid", events)
+    report = sender.send(CID, events)
     statuses = [(o.measurement_id, o.status) for o in report.outcomes]
     assert statuses == [
         ("G-B4S18X6KY5", "pending"),
@@ -200,7 +213,7 @@ def test_a_destination_that_used_its_retries_is_skipped_for_the_rest_of_the_call
 
 def test_nothing_to_send_makes_no_request(tmp_path: Path) -> None:
     sender, session, _ = make(tmp_path, [])
-    report = sender.send("cid", [])
+    report = sender.send(CID, [])
     assert session.calls == [] and report.ok and report.outcomes == ()
 
 
@@ -211,7 +224,7 @@ def test_validation_reads_the_debug_endpoint_messages(tmp_path: Path) -> None:
         "validationCode": "NAME_INVALID",
     }
     sender, session, _ = make(tmp_path, [Resp(200, body={"validationMessages": [message]})])
-    (found,) = sender.validate("cid", EVENTS)
+    (found,) = sender.validate(CID, EVENTS)
     assert session.calls[0][0].startswith("http://127.0.0.1:9/debug/mp/collect?api_secret=")
     assert (found.field_path, found.validation_code, found.batch_index) == (
         "events",
@@ -238,3 +251,23 @@ def test_validation_reads_the_debug_endpoint_messages(tmp_path: Path) -> None:
 def test_retry_after_parsing(header: str | None, seconds: float | None) -> None:
     now = 1445412480.0  # 2015-10-21 07:28:00 GMT
     assert parse_retry_after(header, now=now) == seconds
+
+
+def test_an_unanswered_send_is_retried_once_more_at_most(tmp_path: Path) -> None:
+    sender, session, clock = make(tmp_path, [])
+    session.script = [unanswered(clock), unanswered(clock), Resp(204)]
+    report = sender.send(CID, EVENTS)
+    assert len(session.calls) == 2
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.error, outcome.answers) == (
+        "dropped", "unconfirmed", ("timeout", "timeout"))
+    assert report.pending == 0 and len(sender.spool) == 0
+
+
+def test_answers_record_every_attempt(tmp_path: Path) -> None:
+    sender, session, clock = make(tmp_path, [])
+    session.script = [unanswered(clock), Resp(503), requests.ConnectionError("reset"), Resp(204)]
+    (outcome,) = sender.send(CID, EVENTS).outcomes
+    assert outcome.status == "delivered" and outcome.http_status == 204
+    assert outcome.answers == ("timeout", "503", "connection", "204")
+    assert outcome.attempts == 4

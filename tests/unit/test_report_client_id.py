@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mim_bridge.report import (
     ClientIdError,
@@ -122,3 +129,74 @@ def test_an_unwritable_state_directory_is_a_one_line_error(tmp_path: Path) -> No
     with pytest.raises(ClientIdError) as info:
         load_or_create_client_id(blocker / "client_id")
     assert "\n" not in str(info.value)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=6000))
+def test_any_content_gives_a_uuid_never_an_exception(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes
+) -> None:
+    state = tmp_path_factory.mktemp("state") / "client_id"
+    state.write_bytes(content)
+    client = load_or_create_client_id(state)
+    assert str(uuid.UUID(client.value)) == client.value
+    assert client.source in ("state_file", "new")
+    assert load_or_create_client_id(state).value == client.value  # and it is kept
+
+
+def test_a_huge_state_file_is_replaced_without_being_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "client_id"
+    with open(state, "wb") as f:
+        f.truncate(300_000_000)
+    script = textwrap.dedent(f"""
+        import re
+        from pathlib import Path
+        from mim_bridge.report import load_or_create_client_id
+        print(load_or_create_client_id(Path({str(state)!r})).source)
+        # VmHWM: this process's own peak (ru_maxrss would include the forking parent's)
+        print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]) // 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True)
+    source, rss_mib = out.stdout.split()
+    assert source == "new" and int(rss_mib) < 100  # the unfixed reader peaked at 633 MiB
+    assert "larger than 4096 bytes" in out.stderr
+    assert state.stat().st_size == 37
+
+
+def test_a_fifo_or_an_empty_directory_is_replaced(tmp_path: Path) -> None:
+    fifo, empty = tmp_path / "a" / "client_id", tmp_path / "b" / "client_id"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)  # opening it for reading would block for ever
+    empty.mkdir(parents=True)
+    for path in (fifo, empty):
+        client = load_or_create_client_id(path)
+        assert client.source == "new" and path.read_text() == client.value + "\n"
+
+
+def test_a_directory_that_cannot_go_gives_a_temporary_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "client_id"
+    state.mkdir()
+    (state / "keep").write_text("someone's file")
+    with caplog.at_level(logging.WARNING):
+        client = load_or_create_client_id(state)
+    assert client.source == "temporary" and str(uuid.UUID(client.value)) == client.value
+    assert (state / "keep").exists() and "temporary client id" in caplog.text
+
+
+def test_temp_files_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
+    old = tmp_path / ".client_id.abc123.tmp"
+    new = tmp_path / ".client_id.def456.tmp"
+    other = tmp_path / ".stanza_totals.json.x.tmp"
+    load_or_create_client_id(tmp_path / "client_id")  # the id exists: cleaning is not creating
+    for path in (old, new, other):
+        path.write_text("half")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    os.utime(other, (time.time() - 3600, time.time() - 3600))
+    load_or_create_client_id(tmp_path / "client_id")
+    assert not old.exists() and new.exists() and other.exists()

@@ -31,9 +31,17 @@ from mim_bridge.ga4.limits import LimitFix
 from mim_bridge.ga4.payload import Batch, PreparedReport, build_body, encode_body, prepare
 
 if TYPE_CHECKING:
-    from mim_bridge.ga4.sender import BatchOutcome, DeliveryReport, Ga4Sender, anonymity_gate
+    from mim_bridge.ga4.sender import (
+        BatchOutcome,
+        DeliveryReport,
+        DestinationResult,
+        Ga4Sender,
+        anonymity_gate,
+        describe_problems,
+    )
 
-_LAZY = {"BatchOutcome", "DeliveryReport", "Ga4Sender", "anonymity_gate"}
+_LAZY = {"BatchOutcome", "DeliveryReport", "DestinationResult", "Ga4Sender", "anonymity_gate",
+         "describe_problems"}
 
 
 def __getattr__(name: str) -> Any:
@@ -56,6 +64,7 @@ __all__ = [
     "DeliveryError",
     "DeliveryReport",
     "Destination",
+    "DestinationResult",
     "EndpointError",
     "Ga4Error",
     "Ga4Sender",
@@ -70,6 +79,7 @@ __all__ = [
     "build_body",
     "debug_endpoint",
     "default_destination",
+    "describe_problems",
     "destinations_for",
     "encode_body",
     "prepare",

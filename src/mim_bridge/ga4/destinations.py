@@ -26,6 +26,7 @@ __all__ = [
     "debug_endpoint",
     "default_destination",
     "destinations_for",
+    "is_measurement_id",
     "resolve_endpoint",
     "tracking_destination",
 ]
@@ -74,6 +75,11 @@ class Destination:
 
 MONGOOSEIM_PRODUCTION = Destination("G-B4S18X6KY5", "Rj6lopOLQZ2HPLj50QtYeQ")
 MONGOOSEIM_CI = Destination("G-VB91V60SKT", "LFxdCgDsSa-OAPtBnLDqpQ")
+
+
+def is_measurement_id(value: object) -> bool:
+    """Whether *value* is a GA4 measurement id (safe in a file name, and in a log line)."""
+    return isinstance(value, str) and _MEASUREMENT_ID_RE.fullmatch(value) is not None
 
 
 def default_destination(environ: Mapping[str, str] | None = None) -> Destination:

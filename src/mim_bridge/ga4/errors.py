@@ -10,6 +10,14 @@
 
 Delivery errors stay inside the sender: :meth:`Ga4Sender.send` reports outcomes, it does not raise
 them, so a dead network never breaks the report schedule.
+
+Every delivery error carries a ``kind``, a stable word for logs and the send history:
+``timeout`` (no complete answer in time), ``connection`` (no connection, or it broke before an
+answer), ``protocol`` (the answer is not HTTP we read), ``too_large`` (the answer body is over
+its bound), ``rate_limited`` (429), ``server_error`` (5xx), ``rejected`` (another 4xx),
+``redirect`` (3xx, never followed), ``budget`` (the send's time was used up), ``error`` (other).
+``unconfirmed`` is True when the whole request was written and no answer came: GA4 may have
+processed it.
 """
 
 from __future__ import annotations
@@ -44,9 +52,18 @@ class SpoolError(Ga4Error):
 class DeliveryError(Ga4Error):
     """A request did not reach GA4 or was not accepted."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        kind: str = "error",
+        unconfirmed: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.kind = kind
+        self.unconfirmed = unconfirmed
         self.attempts = 1  # HTTP attempts made before giving up; the sender sets it
 
 
@@ -54,9 +71,15 @@ class RetryableDeliveryError(DeliveryError):
     """A failure that may go away: transport error, timeout, 429 or 5xx."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        kind: str = "error",
+        unconfirmed: bool = False,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, kind=kind, unconfirmed=unconfirmed)
         self.retry_after = retry_after
 
 

@@ -1,22 +1,114 @@
-"""Write a file so that readers see the old content or the new one, never a torn mix.
+"""State files: written so readers see the old content or the new one, read back with bounds.
 
 The data goes to a temporary file in the same directory, is flushed and fsynced, and is then
 renamed over the target (``os.replace`` is atomic on POSIX within one file system). A process
 killed mid-write leaves at most a ``.<name>.*.tmp`` file behind, which a later write removes once
 it is old enough that no live writer can own it.
+
+Reading is the other half: a state file is whatever is on the disk, not what we wrote. Anyone who
+can write the state directory (or a full disk, or a kill) can leave a directory, a FIFO, a
+300 MB file or JSON nested 200,000 deep there. :func:`read_bounded` checks the kind and the size
+before reading a byte, and :func:`loads_json` turns every way JSON can go wrong (NaN, Infinity,
+deep nesting, 5000-digit numbers) into one :class:`StateFileProblem`, so a loader catches one
+exception and starts afresh instead of crash-looping.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-__all__ = ["temp_files_for", "write_atomically"]
+__all__ = [
+    "StateFileProblem",
+    "loads_json",
+    "read_bounded",
+    "remove_stale_temps",
+    "temp_files_for",
+    "write_atomically",
+]
 
 STALE_TEMP_SECONDS = 3600.0
+
+
+class StateFileProblem(ValueError):
+    """A state file whose kind, size or content is not what the bridge writes; one line."""
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of the regular file *path*, if it holds at most *max_bytes*.
+
+    Raises :class:`FileNotFoundError` if there is nothing there, :class:`PermissionError` if it
+    may not be read, and :class:`StateFileProblem` for a directory, FIFO, device or socket (never
+    opened for reading in a way that could block), or a file over the limit (never read).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError as exc:  # ENXIO (a socket), ELOOP, EISDIR on some systems...
+        raise StateFileProblem(f"cannot be opened ({exc.strerror or exc})") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StateFileProblem("is not a regular file")
+        if info.st_size > max_bytes:
+            raise StateFileProblem(f"is larger than {max_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:  # the file may grow between fstat and read
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise StateFileProblem(f"is larger than {max_bytes} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise StateFileProblem(f"holds {name}, which is not JSON")
+
+
+def loads_json(data: bytes) -> Any:
+    """Parse *data* as strict JSON (UTF-8, no NaN/Infinity); any failure is StateFileProblem."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except StateFileProblem:
+        raise
+    except RecursionError as exc:
+        raise StateFileProblem("is nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many int digits
+        raise StateFileProblem("is not valid JSON") from exc
+
+
+def remove_stale_temps(directory: Path, max_age: float, prefix: str = ".") -> int:
+    """Remove ``<prefix>*.tmp`` files older than *max_age* seconds from *directory*; how many.
+
+    A writer's temporary file lives for milliseconds, so an old one is a leftover of a writer
+    that was killed; nothing else would ever remove it.
+    """
+    cutoff = time.time() - max_age
+    removed = 0
+    try:
+        candidates = [e for e in os.scandir(directory)
+                      if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+    except OSError:
+        return 0
+    for entry in candidates:
+        with contextlib.suppress(OSError):
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def temp_files_for(path: Path) -> list[Path]:

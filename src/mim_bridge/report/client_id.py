@@ -5,6 +5,10 @@ under one id. The bridge does the same when the node returns a well-formed id (a
 ``ephemeral-`` prefix MongooseIM 6.4+ adds without a persistent RDBMS). Anything else (an error,
 an older node, a malformed value) falls back to a random UUID created once and kept in a state
 file (0600, in a 0700 directory when the bridge creates it), so it survives restarts.
+
+A state file that holds anything but a UUID (junk, a 300 MB file, a FIFO, a directory) is replaced
+with a warning; it is never read beyond a few bytes. Only a directory that is not empty cannot be
+replaced: the run then uses a temporary id and says so, rather than stopping the bridge.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mim_bridge.report.atomic_file import StateFileProblem, read_bounded, remove_stale_temps
 from mim_bridge.report.errors import ClientIdError
 
 __all__ = [
@@ -37,6 +42,9 @@ CLUSTER_ID_RE = re.compile(rf"^(ephemeral-)?{_UUID}$")
 _STATE_RE = re.compile(rf"^{_UUID}$")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+MAX_FILE_BYTES = 4096
+"""A UUID and a newline take 37 bytes; a larger file is not ours and is never read whole."""
+STALE_TEMP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,8 @@ class ClientId:
     """The id to send, and where it came from (for an honest ``--dry-run``)."""
 
     value: str
-    source: Literal["cluster", "state_file", "new"]
+    source: Literal["cluster", "state_file", "new", "temporary"]
+    """``temporary``: the state file could not be replaced; this id lasts for this run only."""
 
 
 def valid_cluster_id(raw: object) -> str | None:
@@ -71,10 +80,16 @@ def resolve_client_id(cluster_id: object, state_file: Path) -> ClientId:
 
 def load_or_create_client_id(state_file: Path) -> ClientId:
     """Read the UUID kept in ``state_file``, creating it (race-free) if it does not exist."""
+    remove_stale_temps(state_file.parent, STALE_TEMP_SECONDS, f".{state_file.name}.")
     existing = _read(state_file)
     if existing is not None:
         _tighten(state_file)
         return ClientId(existing, "state_file")
+    if state_file.is_dir() and not _remove_empty_directory(state_file):
+        log.warning("the client id state file %s is a directory that is not empty; using a "
+                    "temporary client id for this run (remove the directory to keep one)",
+                    state_file)
+        return ClientId(str(uuid.uuid4()), "temporary")
     new = str(uuid.uuid4())
     try:
         won = _create_exclusively(state_file, new)
@@ -93,23 +108,39 @@ def load_or_create_client_id(state_file: Path) -> ClientId:
 
 
 def _read(state_file: Path) -> str | None:
+    """The UUID in the state file; None (after removing what is there) if it holds none."""
     try:
-        text = state_file.read_text(encoding="ascii").strip()
+        raw = read_bounded(state_file, MAX_FILE_BYTES)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, UnicodeDecodeError) or not state_file.is_file():
-            text = ""
-        else:
-            raise ClientIdError(
-                f"cannot read the client id state file {state_file}: {exc.strerror or exc}"
-            ) from exc
+    except StateFileProblem as exc:
+        log.warning("the client id state file %s %s; replacing it", state_file, exc)
+        _remove_non_directory(state_file)
+        return None
+    except OSError as exc:
+        raise ClientIdError(
+            f"cannot read the client id state file {state_file}: {exc.strerror or exc}"
+        ) from exc
+    text = raw.decode("ascii", errors="replace").strip()
     if _STATE_RE.fullmatch(text):
         return text.lower()
     log.warning("the client id state file %s holds no UUID; replacing it", state_file)
-    with contextlib.suppress(OSError):
-        state_file.unlink()
+    _remove_non_directory(state_file)
     return None
+
+
+def _remove_non_directory(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if not path.is_dir() or path.is_symlink():
+            path.unlink()
+
+
+def _remove_empty_directory(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except OSError:
+        return False
+    return True
 
 
 def _create_exclusively(state_file: Path, value: str) -> bool:
