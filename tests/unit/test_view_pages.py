@@ -12,13 +12,12 @@ import io
 import json
 import re
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from test_privacy import configs, adversarial_report  # the privacy suite's generated inputs
+from test_privacy import adversarial_report, configs  # the privacy suite's generated inputs
 
 from mim_bridge.events import Event
 from mim_bridge.ga4 import BatchOutcome, DeliveryReport, prepare
@@ -34,13 +33,13 @@ from mim_bridge.view.report_page import (
     show_page,
 )
 from mim_bridge.view.terminal import ASCII_BARS, BARS, Style, bars_for, sparkline, wants_colour
+from support.pages import ESC, assert_represented, blocks_of, section
 
 EXPECTED = Path(__file__).resolve().parents[1] / "data" / "expected"
 PROFILES = ["small", "large", "custom", "v4_2"]
 CID = "69fc3600-22d6-4e8e-8947-5ec2e7420051"
 MAIN, PRIVATE = "G-B4S18X6KY5", "G-PRIVATE0001"
 PLAIN = Style(colour=False)
-ESC = "\x1b["
 
 
 def profile_events(name: str, uptime: str = "0000-00:08:12") -> list[Event]:
@@ -48,37 +47,6 @@ def profile_events(name: str, uptime: str = "0000-00:08:12") -> list[Event]:
     events = [Event.from_json(e) for e in json.loads((EXPECTED / f"{name}.json").read_text())]
     return [Event(e.name, {**e.params, "uptime": uptime}) if e.name == "cluster" else e
             for e in events]
-
-
-def blocks_of(page: str) -> list[str]:
-    """The page's node blocks, in order."""
-    parts = re.split(r"^(?=\x1b\[1mnode \d+ of \d+|node \d+ of \d+)", page, flags=re.MULTILINE)
-    return parts[1:]
-
-
-def section(block: str, name: str) -> str:
-    """The lines of one event name's row (or table) in a node block."""
-    lines = block.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.match(rf"^  {name}\b", line))
-    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^  \S", lines[i])),
-               len(lines))
-    return "\n".join(lines[start:end])
-
-
-def assert_represented(block: str, events: Sequence[Event]) -> None:
-    """Every event of the node shows up in its row: each param key and value."""
-    for e in events:
-        text = section(block, e.name)
-        assert "not reported" not in text, e
-        for key, value in e.params.items():
-            if value == "enabled":
-                assert key in text, (e, key)
-            else:
-                assert str(value) in text, (e, key)
-                assert key == "value" or key in text, (e, key)
-    for name in ORDER:
-        if not any(e.name == name for e in events):
-            assert "not reported" in section(block, name), name
 
 
 def answered(status: str = "delivered", http: int | None = 204) -> DeliveryReport:
