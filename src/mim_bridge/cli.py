@@ -52,6 +52,8 @@ hidden), 2 bad usage or configuration, 3 node/EPMD unreachable, 4 cookie or hand
 See docs/cli.md.
 """
 
+LOCAL_COMMANDS = ("show", "history")  # read the bridge's own files: see mim_bridge.view
+DRY_RUN_FORMATS = ("jsonl", "json", "table")
 _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
 _METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
              "report": "true|false", "tls_verify": "true|false", "epmd_port": "PORT",
@@ -202,10 +204,6 @@ def setup_logging(log_format: str, verbosity: int, secrets: Iterable[str] = ()) 
 
 
 # ------------------------------------------------------------------------------------ main
-
-DRY_RUN_FORMATS = ("jsonl", "json", "table")
-LOCAL_COMMANDS = ("show", "history")
-
 
 def _prog() -> str:
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "bridge"

@@ -19,6 +19,7 @@ status  name               meaning
                            in the spool), or the validation server found problems
 7       TLS                TLS distribution failed (certificates, keys, CA, protocol)
 8       LOCAL_FILES        the report file or the state directory cannot be written
+                           (``show``: the report file cannot be read)
 130     INTERRUPTED        a one-shot run (``--once``, ``--dry-run``, ...) was interrupted
 ======  =================  ==============================================================
 """
