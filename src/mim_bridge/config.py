@@ -237,7 +237,8 @@ OPTIONS: tuple[Option, ...] = (
            "(default https://www.google-analytics.com/mp/collect)"),
     Option("report_file", _path, None, "where the last report is written "
            f"(default ./{DEFAULT_REPORT_FILENAME})"),
-    Option("state_dir", _path, None, "client id, stanza totals and unsent reports (default "
+    Option("state_dir", _path, None, "client id, stanza totals, unsent reports and the "
+           "transparency log (default "
            "$XDG_STATE_HOME/mim-metrics-bridge or ~/.local/state/mim-metrics-bridge)"),
     Option("tls", parse_bool, False, "use TLS distribution (-proto_dist inet_tls); implied by "
            "any --tls-* file option"),
