@@ -158,6 +158,19 @@ def test_the_main_command_routes_show_and_history(
     assert "MongooseIM system metrics: the transparency log" in capsys.readouterr().out
 
 
+def test_an_ascii_only_output_gets_ascii_pages(env: dict[str, str], tmp_path: Path) -> None:
+    events = EVENTS + [Event("outgoing_pool", {"value": "rdbms"})] * 2
+    write_report(Path(env["BRIDGE_REPORT_FILE"]), events)
+    for _ in range(3):
+        sent(tmp_path / "state", events)
+    for command in ("show", "history"):
+        raw = io.BytesIO()
+        out = io.TextIOWrapper(raw, encoding="ascii")
+        assert run_local_command("bridge", command, [], out=out, environ=env) == 0
+        assert raw.getvalue().decode("ascii")
+    assert "rdbms x2" in run("show", env=env)[1]
+
+
 def test_a_pipe_closed_early_ends_quietly(env: dict[str, str], tmp_path: Path) -> None:
     write_report(Path(env["BRIDGE_REPORT_FILE"]), EVENTS * 200)
     proc = subprocess.run(

@@ -88,7 +88,7 @@ def test_large_folds_host_types_and_keeps_a_modules_backends_together() -> None:
     bosh = [i for i, line in enumerate(modules) if " mod_bosh " in line]
     assert len(bosh) == 2 and bosh[1] == bosh[0] + 1  # mnesia and cets, next to each other
     assert re.search(r"mod_adhoc .* 10$", "\n".join(modules), re.MULTILINE)
-    assert "outgoing_pool        rdbms ×2" in page
+    assert "outgoing_pool        rdbms x2" in page
 
 
 def test_a_cluster_file_is_shown_node_by_node_in_sending_order(tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ Rows are labelled with the GA4 event names and params exactly as they are sent (
 MongooseIM's docs name them), so what the operator reads here is what the maintainers see in
 GA4. Rendering is generic: each event name's events are shown by their shape, whatever params
 they carry (a flag set such as ``http_api``, single values such as ``outgoing_pool``, one event's
-params such as ``cluster``, or a table such as ``module_with_opt``); a known event a node did not
-report says ``not reported``, and a name the page does not know is shown after the known ones.
-Identical rows are folded into one with a count (``module_with_opt`` comes once per host type).
+params such as ``cluster``, or a table such as ``module_with_opt``); an event a node did not
+report says ``not reported``. Identical rows are folded into one with a count
+(``module_with_opt`` comes once per host type). The pages' own text is ASCII; sparklines fall
+back to ASCII where the output cannot encode block characters.
 
 Everything shown passes the anonymity gate first: a page can show no more than a request.
 """
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..events import Event, ParamValue
-from ..report import KNOWN_EVENTS, anonymise
+from ..report import anonymise
 from .terminal import Cell, Style, columns
 
 __all__ = ["ORDER", "answer", "gate_nodes", "headline", "human_uptime", "node_block",
@@ -104,9 +105,7 @@ def node_block(number: int, total: int, events: Sequence[Event], style: Style) -
     """
     events = anonymise(events).events
     lines = [style(f"node {number} of {total}", "bold") + "  " + headline(events)]
-    names = [n for n in ORDER if n in KNOWN_EVENTS or any(e.name == n for e in events)]
-    names += sorted({e.name for e in events} - set(names))
-    for name in names:
+    for name in ORDER:  # every name the gate lets out (a unit test keeps the two in step)
         group = [e for e in events if e.name == name]
         lines.extend(_section(name, group, style))
     return lines
@@ -124,7 +123,7 @@ def _section(name: str, group: Sequence[Event], style: Style) -> list[str]:
     if all(list(p) == ["value"] for p in params):
         counted = _fold([(p["value"],) for p in params])
         return [f"  {label}  " + ", ".join(
-            str(row[0]) + (f" ×{n}" if n > 1 else "") for row, n in counted)]
+            str(row[0]) + (f" x{n}" if n > 1 else "") for row, n in counted)]
     if len(params) == 1:
         return [f"  {label}  " + "  ".join(f"{k}={v}" for k, v in params[0].items())]
     keys = list(dict.fromkeys(k for p in params for k in p))
