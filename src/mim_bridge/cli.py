@@ -8,7 +8,7 @@ from :data:`mim_bridge.config.OPTIONS`, the same table the environment and TOML 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import dataclasses
 import datetime
 import json
 import logging
@@ -21,7 +21,10 @@ from urllib.parse import quote, quote_plus
 
 from . import __version__
 from .config import OPTIONS, Config, ConfigError, Mode, load
-from .exit_codes import ExitCode, for_error
+from .exit_codes import ExitCode
+
+# asyncio and the error table (which imports every layer) are imported where they are used, so
+# that --help, --version and the commands that only read local files (show, history) start fast.
 
 __all__ = ["RedactingFormatter", "build_parser", "main", "setup_logging"]
 
@@ -34,6 +37,8 @@ examples:
   BRIDGE_COOKIE=secret bridge --node mongooseim@localhost --once --dry-run
   bridge --node mongooseim@localhost --check              # diagnose step by step
   bridge --node mongooseim@localhost --once --validate    # ask GA4's validation server
+  bridge show                       # the last report as a readable page
+  bridge history --last 10          # the transparency log: what was sent, when, GA4's answers
 
 Every option is also an environment variable BRIDGE_<OPTION> (BRIDGE_NODE is comma-separated)
 and a key of a [bridge] table in the --config TOML file, which may be MongooseIM's own
@@ -47,6 +52,8 @@ hidden), 2 bad usage or configuration, 3 node/EPMD unreachable, 4 cookie or hand
 See docs/cli.md.
 """
 
+LOCAL_COMMANDS = ("show", "history")  # read the bridge's own files: see mim_bridge.view
+DRY_RUN_FORMATS = ("jsonl", "json", "table")
 _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
 _METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
              "report": "true|false", "tls_verify": "true|false", "epmd_port": "PORT",
@@ -57,7 +64,7 @@ _GROUPS = {"node": "nodes", "cookie": "nodes", "cookie_file": "nodes", "sname": 
            "initial_report": "reporting", "periodic_report": "reporting", "report": "reporting",
            "tracking_id": "reporting", "tracking_secret": "reporting", "ga_url": "reporting",
            "allow_double_report": "reporting", "report_file": "files", "state_dir": "files",
-           "log_format": "output"}
+           "log_format": "output", "history": "files", "history_size": "files"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +96,10 @@ def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
             group.add_argument("--no-discover", dest="discover", action="store_const",
                                const="false", help="report only the given nodes, not the other "
                                "members of their cluster")
+        elif opt.name == "history":
+            group.add_argument("--no-history", dest="history", action="store_const",
+                               const="false", help="keep no transparency log (history.jsonl "
+                               "in the state directory) of the reports sent")
         else:
             group.add_argument(opt.flag, dest=opt.name,
                                metavar=_METAVARS.get(opt.name, opt.name.split("_")[-1].upper()),
@@ -102,6 +113,10 @@ def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
     modes.add_argument("--dry-run", action="store_true",
                        help="collect once and print the exact JSON that would be sent; send "
                        "nothing (implies --once)")
+    modes.add_argument("--format", choices=DRY_RUN_FORMATS, metavar="jsonl|json|table",
+                       help="--dry-run output: the request bodies one per line (jsonl, the "
+                       "default), a pretty JSON document per node (json), or a readable page "
+                       "(table)")
     modes.add_argument("--validate", action="store_true",
                        help="send once to GA4's validation server and print its messages")
     modes.add_argument("--check", action="store_true",
@@ -209,6 +224,10 @@ async def _dispatch(config: Config) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (see :mod:`mim_bridge.exit_codes`)."""
     prog = _prog()
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words and words[0] in LOCAL_COMMANDS:
+        from .view.commands import run_local_command
+        return run_local_command(prog, words[0], words[1:])
     parser = build_parser(prog)
     args = vars(parser.parse_args(argv))
     verbosity = args.pop("verbose", 0) - args.pop("quiet", 0)
@@ -219,12 +238,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                      + " cannot be combined")
     once = args.pop("once", False)
     mode: Mode = chosen[0] if chosen else "once" if once else "service"
+    dry_run_format = args.pop("format", None)
+    if dry_run_format is not None and mode != "dry_run":
+        parser.error("--format applies to --dry-run (and to the show and history commands)")
     config_file = args.pop("config", None)
     try:
         config = load(args, mode=mode, verbosity=verbosity, config_file=config_file)
     except ConfigError as e:
         sys.stderr.write(f"{prog}: error: {e}\n")
         return ExitCode.USAGE
+    if dry_run_format is not None:
+        config = dataclasses.replace(config, dry_run_format=dry_run_format)
     setup_logging(config.log_format, verbosity,
                   secrets=[d.api_secret for d in config.destinations])
     if config.mode != "service" and len(config.nodes) == 1:
@@ -233,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.sources.get("cookie") == "--cookie" and config.cookie_source == "--cookie":
         log.warning("the cookie given with --cookie is visible to other users in the process "
                     "list; prefer --cookie-file or the BRIDGE_COOKIE environment variable")
+    import asyncio
+
+    from .exit_codes import for_error
     try:
         return asyncio.run(_dispatch(config))
     except KeyboardInterrupt:

@@ -28,19 +28,27 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .erldist import LocalError, NodeNameError, TlsOptions, read_cookie
-from .erldist.nodename import parse as parse_node_name
 from .ga4 import Destination, TrackingIdError, destinations_for, tracking_destination
 from .report import DEFAULT_REPORT_FILENAME
 
-__all__ = ["OPTIONS", "Config", "ConfigError", "Mode", "load", "parse_bool", "parse_duration"]
+if TYPE_CHECKING:
+    from .erldist import TlsOptions
+
+# The erldist imports are inside the functions that need them: importing the package starts
+# asyncio (~50 ms), and the commands that only read local files (show, history) never need it.
+
+__all__ = ["OPTIONS", "Config", "ConfigError", "LocalConfig", "Mode", "load", "load_local",
+           "parse_bool", "parse_duration", "parse_size"]
 
 Mode = Literal["service", "once", "dry_run", "validate", "check"]
 SERVICE_SECTION = "service_mongoose_system_metrics"
 log = logging.getLogger(__name__)
 STATE_DIR_NAME = "mim-metrics-bridge"
+DEFAULT_HISTORY_SIZE = 1024 ** 2
+MIN_HISTORY_SIZE = 16 * 1024
+MAX_HISTORY_SIZE = 64 * 1024 ** 2  # a file of a quarter of it is still read whole
 
 
 class ConfigError(ValueError):
@@ -98,7 +106,32 @@ def parse_bool(raw: object) -> bool:
     raise ValueError("expected true or false")
 
 
+_SIZE = re.compile(r"^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$", re.IGNORECASE)
+
+
+def parse_size(raw: object) -> int:
+    """Bytes from ``262144``, ``256k``, ``1M``, ``1MiB`` (units are powers of 1024)."""
+    if isinstance(raw, bool):
+        raise ValueError("expected a size such as 262144, 256k or 1M")  # noqa: TRY004
+    m = _SIZE.match(str(raw).strip().replace("_", ""))
+    if m is None:
+        raise ValueError("expected a size such as 262144, 256k or 1M")
+    unit = (m[2] or "b")[0].lower()
+    return int(m[1]) * {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[unit]
+
+
+def _history_size(raw: object) -> int:
+    size = parse_size(raw)
+    if not MIN_HISTORY_SIZE <= size <= MAX_HISTORY_SIZE:
+        raise ValueError(f"must be between {MIN_HISTORY_SIZE // 1024}k and "
+                         f"{MAX_HISTORY_SIZE // 1024 ** 2}M")
+    return size
+
+
 def _nodes(raw: object) -> tuple[str, ...]:
+    from .erldist import NodeNameError
+    from .erldist.nodename import parse as parse_node_name
+
     items = raw if isinstance(raw, list) else str(raw).split(",")
     nodes = tuple(dict.fromkeys(str(n).strip() for n in items if str(n).strip()))
     if not nodes:
@@ -204,7 +237,8 @@ OPTIONS: tuple[Option, ...] = (
            "(default https://www.google-analytics.com/mp/collect)"),
     Option("report_file", _path, None, "where the last report is written "
            f"(default ./{DEFAULT_REPORT_FILENAME})"),
-    Option("state_dir", _path, None, "client id, stanza totals and unsent reports (default "
+    Option("state_dir", _path, None, "client id, stanza totals, unsent reports and the "
+           "transparency log (default "
            "$XDG_STATE_HOME/mim-metrics-bridge or ~/.local/state/mim-metrics-bridge)"),
     Option("tls", parse_bool, False, "use TLS distribution (-proto_dist inet_tls); implied by "
            "any --tls-* file option"),
@@ -228,6 +262,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("shutdown_timeout", _seconds, 5.0, "on SIGTERM/SIGINT, how long the current step may "
            "still run (seconds, or a duration)"),
     Option("log_format", _one_of("text", "json"), "text", "log line format"),
+    Option("history", parse_bool, True, "keep the transparency log: every report sent (when, "
+           "where, what GA4 answered) in history.jsonl in the state directory"),
+    Option("history_size", _history_size, DEFAULT_HISTORY_SIZE, "disk space of the "
+           "transparency log, in 4 files that rotate (262144, 256k, 1M; 16k to 64M)"),
 )
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
@@ -266,6 +304,9 @@ class Config:
     verbosity: int = 0
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    history: bool = True
+    history_size: int = DEFAULT_HISTORY_SIZE
+    dry_run_format: str = "jsonl"  # --format: jsonl (request bodies), json or table
 
     @property
     def destinations(self) -> list[Destination]:
@@ -304,33 +345,7 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, 
     """
     env = dict(os.environ if environ is None else environ)
     cwd = cwd or Path.cwd()
-    path_text = config_file or env.get("BRIDGE_CONFIG", "").strip() or None
-    path = Path(path_text).expanduser() if path_text else None
-    layers: list[tuple[dict[str, object], Callable[[str], str]]] = [
-        ({k: v for k, v in flags.items() if v is not None}, lambda n: BY_NAME[n].flag),
-        ({o.name: env[o.env] for o in OPTIONS if env.get(o.env, "").strip()},
-         lambda n: BY_NAME[n].env),
-    ]
-    if path is not None:
-        layers.extend(_toml_layers(path))
-
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for opt in OPTIONS:
-        for raw_values, describe in layers:
-            if opt.name in raw_values:
-                raw = raw_values[opt.name]
-                source = describe(opt.name)
-                try:
-                    values[opt.name] = opt.parse(raw)
-                except ValueError as e:
-                    raise ConfigError(f"{source}={_show(raw)}: {e}") from None
-                sources[opt.name] = source
-                break
-        else:
-            values[opt.name] = opt.default
-            sources[opt.name] = "default"
-
+    path, values, sources = _merge(flags, env, config_file, OPTIONS)
     if not values["node"]:
         raise ConfigError("no MongooseIM node given; pass --node NAME@HOST "
                           "(e.g. --node mongooseim@localhost) or set BRIDGE_NODE")
@@ -365,6 +380,68 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, 
         verbosity=verbosity,
         config_file=path,
         sources=sources,
+        history=values["history"],
+        history_size=values["history_size"],
+    )
+
+
+def _merge(flags: Mapping[str, object], env: Mapping[str, str], config_file: str | None,
+           options: tuple[Option, ...]) -> tuple[Path | None, dict[str, Any], dict[str, str]]:
+    """The TOML file's path, and each of *options* parsed from the first layer that sets it."""
+    path_text = config_file or env.get("BRIDGE_CONFIG", "").strip() or None
+    path = Path(path_text).expanduser() if path_text else None
+    layers: list[tuple[dict[str, object], Callable[[str], str]]] = [
+        ({k: v for k, v in flags.items() if v is not None}, lambda n: BY_NAME[n].flag),
+        ({o.name: env[o.env] for o in OPTIONS if env.get(o.env, "").strip()},
+         lambda n: BY_NAME[n].env),
+    ]
+    if path is not None:
+        layers.extend(_toml_layers(path))
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for opt in options:
+        for raw_values, describe in layers:
+            if opt.name in raw_values:
+                raw = raw_values[opt.name]
+                source = describe(opt.name)
+                try:
+                    values[opt.name] = opt.parse(raw)
+                except ValueError as e:
+                    raise ConfigError(f"{source}={_show(raw)}: {e}") from None
+                sources[opt.name] = source
+                break
+        else:
+            values[opt.name] = opt.default
+            sources[opt.name] = "default"
+    return path, values, sources
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """The settings of the commands that only read the bridge's own files (show, history)."""
+
+    report_file: Path
+    state_dir: Path
+    history: bool
+    history_size: int
+
+
+LOCAL_OPTIONS = ("report_file", "state_dir", "history", "history_size")
+
+
+def load_local(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, *,
+               config_file: str | None = None, cwd: Path | None = None) -> LocalConfig:
+    """Like :func:`load`, through the same layers, but only the file options: no node, no
+    cookie and no connection settings are needed (nor checked) to read local files."""
+    env = dict(os.environ if environ is None else environ)
+    cwd = cwd or Path.cwd()
+    _, values, _ = _merge(flags, env, config_file, tuple(BY_NAME[n] for n in LOCAL_OPTIONS))
+    return LocalConfig(
+        report_file=_absolute(values["report_file"] or Path(DEFAULT_REPORT_FILENAME), cwd),
+        state_dir=_absolute(values["state_dir"] or default_state_dir(env), cwd),
+        history=values["history"],
+        history_size=values["history_size"],
     )
 
 
@@ -381,6 +458,9 @@ def _absolute(p: Path, cwd: Path) -> Path:
 
 def _own_name(values: Mapping[str, Any], sources: Mapping[str, str]
               ) -> tuple[str | None, Literal["short", "long"] | None]:
+    from .erldist import NodeNameError
+    from .erldist.nodename import parse as parse_node_name
+
     sname, lname = values["sname"], values["name"]
     if sname and lname:
         raise ConfigError(f"both {sources['sname']} and {sources['name']} are set; the bridge "
@@ -411,6 +491,8 @@ def _own_name(values: Mapping[str, Any], sources: Mapping[str, str]
 
 def _cookie(values: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str, str]:
     """The cookie value and a description of its source; reads the cookie file."""
+    from .erldist import LocalError, read_cookie
+
     flag_rank = {"flag": 0, "env": 1, "file": 2, "default": 3}
 
     def rank(name: str) -> int:
@@ -463,6 +545,8 @@ def _tracking(values: Mapping[str, Any], sources: Mapping[str, str]) -> Destinat
 
 
 def _tls(values: Mapping[str, Any]) -> TlsOptions | None:
+    from .erldist import TlsOptions
+
     files = (values["tls_certfile"], values["tls_keyfile"], values["tls_cafile"])
     if not values["tls"] and not any(files):
         return None

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from . import consent
+from . import consent, history
 from .collect import ClusterReport, NodeReport, collect_cluster
 from .config import Config
 from .events import Event
@@ -171,6 +171,7 @@ class Reporter:
 
         Returns the delivery of every node handed to the sender; once *stopping* is set no
         further node is started (its totals are then not committed, so nothing is skipped).
+        What was sent and what GA4 answered goes to the transparency log (:mod:`.history`).
         """
         client_id = prepared.client_id.value
 
@@ -181,6 +182,8 @@ class Reporter:
                     break
                 log.debug("sending %d events of %s", len(events), node)
                 out[node] = sender.send(client_id, events)
+            history.record(self.config, client_id, prepared.reports, out,
+                           [d.measurement_id for d in sender.destinations])
             return out
 
         return await in_thread(work, "ga4-send")

@@ -19,27 +19,15 @@ status  name               meaning
                            in the spool), or the validation server found problems
 7       TLS                TLS distribution failed (certificates, keys, CA, protocol)
 8       LOCAL_FILES        the report file or the state directory cannot be written
+                           (``show``: the report file cannot be read)
 130     INTERRUPTED        a one-shot run (``--once``, ``--dry-run``, ...) was interrupted
 ======  =================  ==============================================================
 """
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum
-
-from .collect import NodeNotReady, NotMongooseIM
-from .config import ConfigError
-from .erldist import (
-    ConnectError,
-    CookieMismatch,
-    ErldistError,
-    HandshakeRefused,
-    NodeNameError,
-    TlsError,
-)
-from .ga4 import EndpointError, SpoolError, TrackingIdError
-from .oneshot import Interrupted, SendFailed
-from .report import ReportError
 
 __all__ = ["ExitCode", "for_error"]
 
@@ -57,29 +45,49 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
-# First match wins, so subclasses come before their bases.
-_BY_TYPE: tuple[tuple[type[BaseException], ExitCode], ...] = (
-    (ConfigError, ExitCode.USAGE),
-    (NodeNameError, ExitCode.USAGE),
-    (TrackingIdError, ExitCode.USAGE),
-    (EndpointError, ExitCode.USAGE),
-    (TlsError, ExitCode.TLS),
-    (CookieMismatch, ExitCode.AUTH),
-    (HandshakeRefused, ExitCode.AUTH),
-    (ConnectError, ExitCode.UNREACHABLE),
-    (NotMongooseIM, ExitCode.NOT_MONGOOSEIM),
-    (NodeNotReady, ExitCode.UNREACHABLE),
-    (ReportError, ExitCode.LOCAL_FILES),
-    (SendFailed, ExitCode.SEND_FAILED),
-    (Interrupted, ExitCode.INTERRUPTED),
-    (SpoolError, ExitCode.LOCAL_FILES),
-    (ErldistError, ExitCode.UNREACHABLE),  # ConnectionLost, CallTimeout, protocol errors
-)
+@functools.cache
+def _by_type() -> tuple[tuple[type[BaseException], ExitCode], ...]:
+    """First match wins, so subclasses come before their bases.
+
+    Imported on first use: the error types pull in asyncio and the distribution client, which
+    the commands that only read local files (``show``, ``history``, ``--version``) never need.
+    """
+    from .collect import NodeNotReady, NotMongooseIM
+    from .config import ConfigError
+    from .erldist import (
+        ConnectError,
+        CookieMismatch,
+        ErldistError,
+        HandshakeRefused,
+        NodeNameError,
+        TlsError,
+    )
+    from .ga4 import EndpointError, SpoolError, TrackingIdError
+    from .oneshot import Interrupted, SendFailed
+    from .report import ReportError
+
+    return (
+        (ConfigError, ExitCode.USAGE),
+        (NodeNameError, ExitCode.USAGE),
+        (TrackingIdError, ExitCode.USAGE),
+        (EndpointError, ExitCode.USAGE),
+        (TlsError, ExitCode.TLS),
+        (CookieMismatch, ExitCode.AUTH),
+        (HandshakeRefused, ExitCode.AUTH),
+        (ConnectError, ExitCode.UNREACHABLE),
+        (NotMongooseIM, ExitCode.NOT_MONGOOSEIM),
+        (NodeNotReady, ExitCode.UNREACHABLE),
+        (ReportError, ExitCode.LOCAL_FILES),
+        (SendFailed, ExitCode.SEND_FAILED),
+        (Interrupted, ExitCode.INTERRUPTED),
+        (SpoolError, ExitCode.LOCAL_FILES),
+        (ErldistError, ExitCode.UNREACHABLE),  # ConnectionLost, CallTimeout, protocol errors
+    )
 
 
 def for_error(exc: BaseException) -> ExitCode:
     """The exit status for an error that ends the run; INTERNAL for anything unforeseen."""
-    for kind, code in _BY_TYPE:
+    for kind, code in _by_type():
         if isinstance(exc, kind):
             return code
     return ExitCode.INTERNAL

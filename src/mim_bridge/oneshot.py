@@ -2,7 +2,8 @@
 
 They share the service's pipeline (:class:`mim_bridge.cycle.Reporter`) and differ only in the
 last step. ``--dry-run`` prints on stdout exactly the request bodies ``--once`` would POST (JSON
-Lines, one body per line, identical for every tracking id) and writes nothing but the client id.
+Lines, one body per line, identical for every tracking id) and writes nothing but the client id;
+``--format table|json`` prints the same report as a page or a document per node instead.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
 from .config import Config
 from .cycle import Prepared, Reporter, in_thread, request_bodies
-from .ga4 import DeliveryError, resolve_endpoint
+from .ga4 import DeliveryError, prepare, resolve_endpoint
 from .nodes import NodePool
 from .service import (
     StopAwareTime,
@@ -28,6 +30,8 @@ from .service import (
 )
 from .state import FILENAME as STATE_FILENAME
 from .state import StanzaState
+from .view.report_page import Outgoing, dry_run_document, dry_run_page
+from .view.terminal import Style, wants_colour
 
 __all__ = ["Interrupted", "SendFailed", "run_dry_run", "run_once", "run_validate"]
 
@@ -118,7 +122,10 @@ async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
         if prepared is None:
             return 0
         bodies = request_bodies(prepared)
-        out.writelines(body.decode("utf-8") + "\n" for body in bodies)
+        if config.dry_run_format == "jsonl":
+            out.writelines(body.decode("utf-8") + "\n" for body in bodies)
+        else:
+            out.write(_dry_run_view(config, prepared, endpoint, out))
         out.flush()
         log.info("dry run: %d request(s) of %d events from %d node(s) would go to %s for %s; "
                  "client id %s (%s); the report file would be %s", len(bodies),
@@ -131,6 +138,18 @@ async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
         return await _interruptible(dry(), lambda: None)
     finally:
         await pool.close()
+
+
+def _dry_run_view(config: Config, prepared: Prepared, endpoint: str, out: TextIO) -> str:
+    """``--format table`` or ``json``: the same report, per node, for people."""
+    client_id = prepared.client_id.value
+    outgoing = Outgoing(client_id, prepared.client_id.source, endpoint,
+                        [d.measurement_id for d in config.destinations], config.report_file,
+                        [(events, [b.body for b in prepare(client_id, events).batches])
+                         for _, events in prepared.reports])
+    if config.dry_run_format == "json":
+        return dry_run_document(outgoing)
+    return dry_run_page(outgoing, Style(wants_colour(out, os.environ)))
 
 
 async def run_validate(config: Config, out: TextIO = sys.stdout) -> int:
