@@ -124,6 +124,7 @@ def _answers(deliveries: Iterable[DeliveryReport], destinations: Sequence[str]
     """
     counts: dict[str, dict[str, int]] = {mid: dict.fromkeys(OUTCOMES, 0) for mid in destinations}
     statuses: dict[str, set[int]] = {mid: set() for mid in destinations}
+    errors: dict[str, set[str]] = {mid: set() for mid in destinations}
     for delivery in deliveries:
         for o in delivery.outcomes:
             if o.from_spool:
@@ -131,7 +132,11 @@ def _answers(deliveries: Iterable[DeliveryReport], destinations: Sequence[str]
             counts.setdefault(o.measurement_id, dict.fromkeys(OUTCOMES, 0))[o.status] += 1
             if o.http_status is not None:
                 statuses.setdefault(o.measurement_id, set()).add(o.http_status)
-    return {mid: {**c, "http": sorted(statuses.get(mid, ()))} for mid, c in counts.items()}
+            # the error kinds of attempts GA4 did not answer (timeout, connection, ...)
+            errors.setdefault(o.measurement_id, set()).update(
+                a for a in o.answers if not a.isdigit())
+    return {mid: {**c, "http": sorted(statuses.get(mid, ())),
+                  "errors": sorted(errors.get(mid, ()))} for mid, c in counts.items()}
 
 
 def record(config: Config, client_id: str, reports: Sequence[tuple[str, Sequence[Event]]],

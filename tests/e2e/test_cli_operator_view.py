@@ -138,7 +138,7 @@ def test_the_log_says_what_ga4_answered(bridge: Bridge, epmd: launcher.Epmd, ga:
     assert 503 in first["destinations"][PRIMARY]["http"] and first["waiting"] == 2
     assert second["resent"] == 2 and second["waiting"] == 0  # the first report, from the spool
     assert third["destinations"][PRIMARY] == {"delivered": 0, "rejected": 1, "pending": 0,
-                                              "dropped": 0, "http": [400]}
+                                              "dropped": 0, "http": [400], "errors": []}
     assert third["destinations"][PRIVATE]["delivered"] == 1
     assert "1 waiting in the spool (HTTP 503)" in page and "1 rejected (HTTP 400)" in page
     assert "2 earlier batch(es) sent from the spool" in page

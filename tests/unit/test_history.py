@@ -61,9 +61,9 @@ def test_an_entry_says_when_where_how_much_and_what_ga4_answered() -> None:
         "format": 1, "time": "2026-05-01T12:00:04Z", "report": e["report"],
         "client_id": CID, "nodes": 2, "events": 8, "requests": 4,
         "destinations": {
-            MAIN: {"delivered": 1, "rejected": 0, "pending": 1, "dropped": 0, "http": [204, 503]},
+            MAIN: {"delivered": 1, "rejected": 0, "pending": 1, "dropped": 0, "http": [204, 503], "errors": []},
             PRIVATE: {"delivered": 1, "rejected": 1, "pending": 0, "dropped": 0,
-                      "http": [204, 400]}},
+                      "http": [204, 400], "errors": []}},
         "resent": 1, "waiting": 1,
         "stanzas": {"xmppMessageSent": {"total": 45, "increment": 20},
                     "xmppIqSent": {"total": 6, "increment": 2}},
@@ -89,7 +89,7 @@ def test_no_stanza_events_make_an_empty_stanza_record() -> None:
                     {"a": delivery((MAIN, "pending", None, False))}, [MAIN], NOW)
     assert e["stanzas"] == {}
     assert e["destinations"][MAIN] == {"delivered": 0, "rejected": 0, "pending": 1,
-                                       "dropped": 0, "http": []}
+                                       "dropped": 0, "http": [], "errors": []}
 
 
 def test_the_digest_matches_the_report_file_written_from_the_same_events(tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ def test_every_report_of_the_service_is_logged(config: Config) -> None:
     assert last["client_id"] == CID and last["nodes"] == 2 and last["events"] == 6
     assert last["requests"] == 2
     assert last["destinations"] == {"G-B4S18X6KY5": {
-        "delivered": 2, "rejected": 0, "pending": 0, "dropped": 0, "http": [204]}}
+        "delivered": 2, "rejected": 0, "pending": 0, "dropped": 0, "http": [204],
+        "errors": []}}
     assert last["stanzas"] == {"xmppMessageSent": {"total": 13, "increment": 7}}
     # show finds the report file's report in the log
     out = io.StringIO()
@@ -59,7 +60,8 @@ def test_a_report_ga4_did_not_take_is_logged_as_waiting(config: Config) -> None:
     asyncio.run(service.run())
     [entry] = log_of(config)
     assert entry["destinations"] == {"G-B4S18X6KY5": {
-        "delivered": 0, "rejected": 0, "pending": 1, "dropped": 0, "http": []}}
+        "delivered": 0, "rejected": 0, "pending": 1, "dropped": 0, "http": [],
+        "errors": ["connection"]}}
     assert entry["waiting"] == 1
 
 

@@ -163,8 +163,12 @@ def answer(dest: dict[str, Any]) -> tuple[str, str]:
             parts.append(f"{n} {words}")
     http = dest.get("http")
     statuses = ", ".join(str(s) for s in http) if isinstance(http, list) and http else None
+    errors = dest.get("errors")
+    failures = ", ".join(str(e) for e in errors) if isinstance(errors, list) and errors else None
     text = ", ".join(parts) or "nothing sent"
-    text += f" (HTTP {statuses})" if statuses else " (no answer)" if parts else ""
+    said = [f"HTTP {statuses}"] if statuses else []
+    said += [failures] if failures else []
+    text += f" ({'; '.join(said)})" if said else " (no answer)" if parts else ""
     if any(dest.get(k) for k in ("rejected", "dropped")):
         return text, "bad"
     return text, "warn" if dest.get("pending") or not parts else "good"
