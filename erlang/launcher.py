@@ -821,7 +821,8 @@ erlang:halt(0).
 
 
 def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port: int = 4369,
-          otp: str | None = "25", timeout: float = 60.0, call_timeout_ms: int = 10000) -> dict[str, str]:
+          otp: str | None = "25", timeout: float = 60.0, call_timeout_ms: int = 10000,
+          name: str | None = None) -> dict[str, str]:
     """RPCs from a real hidden Erlang node (``erl -hidden``), as an external observer would do.
 
     Each call is ``(label, module, function, args)`` or ``(label, module, function, args, fmt)``,
@@ -829,6 +830,8 @@ def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port
     result printed with ``~0p`` (one line; fmt ``"p"``, the default), as the raw string/binary
     (fmt ``"s"``), or as JSON like the baseline report (fmt ``"j"``; maps, lists, atoms,
     binaries and integers only, else ``~0p``). A failed call shows as ``{badrpc,...}``.
+    The probe node is named *name* (the part before ``@``), by default a fresh unique name: every
+    distinct name that connects becomes a permanent atom on the target.
     """
     rt = runtime(otp) if otp in runtimes() else runtime(None)
     build()
@@ -848,7 +851,7 @@ def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port
         expr = _PROBE % {"out": erl_string(str(out_file)), "target": erl_atom(target),
                          "calls": erl_string(str(calls_file)), "call_timeout": call_timeout_ms}
         cmd = [rt.erl, "-hidden", "-noshell", "-noinput", flag,
-               f"{unique_name('probe')}@{host}", "-setcookie", cookie,
+               f"{name or unique_name('probe')}@{host}", "-setcookie", cookie,
                "-pa", str(ebin("common")), "-eval", expr]
         env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(epmd_port)}
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,

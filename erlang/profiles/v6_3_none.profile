@@ -6,3 +6,6 @@
 {update, config,
  #{instrumentation => #{probe_interval => 15},
    services => #{service_mongoose_system_metrics => #{}}}}.
+%% Its first report is still to come (initial_report has not elapsed): the collector, exometer and
+%% prometheus_counter are all unloaded.
+{service_reported, false}.

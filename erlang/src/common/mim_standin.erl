@@ -38,6 +38,8 @@ do_boot(#{profile := Path} = Opts) ->
     Layers = layer_dirs(mim_standin_era:layers(Profile)),
     add_paths(fun code:add_pathsa/1, fun code:add_pathsa/2, lists:reverse(Layers)),
     pad_code_path(maps:get(path_size, Profile)),
+    %% Embedded mode loads nothing on demand: everything goes in before the application starts.
+    [load_all(Layers) || maps:get(code_mode, Profile) =:= embedded],
     case maps:get(api, Profile) of
         not_mim -> ok;
         _ -> start_mongooseim(Profile)
@@ -74,9 +76,7 @@ start_mongooseim(#{version := Vsn, config_path := ConfigPath} = P) ->
 
 %% Interactive mode (a release): exactly the boot set; embedded: everything on the layers.
 load_boot_modules(#{code_mode := embedded}, Layers) ->
-    All = [M || D <- Layers, M <- beams(D)],
-    ok = code:ensure_modules_loaded(All),
-    persistent_term:put({?MODULE, boot_modules}, lists:usort(All));
+    persistent_term:put({?MODULE, boot_modules}, lists:usort([M || D <- Layers, M <- beams(D)]));
 load_boot_modules(Profile, Layers) ->
     Boot = mim_standin_era:boot_modules(Profile),
     Available = [M || D <- Layers, M <- beams(D)],
@@ -90,6 +90,9 @@ load_boot_modules(Profile, Layers) ->
         [] -> persistent_term:put({?MODULE, boot_modules}, Boot);
         Extra -> error({loaded_beyond_the_boot_set, Extra})
     end.
+
+load_all(Layers) ->
+    ok = code:ensure_modules_loaded([M || D <- Layers, M <- beams(D)]).
 
 start_distribution(#{name := Name} = Opts) ->
     [_, Host] = string:split(atom_to_list(Name), "@"),
