@@ -129,7 +129,7 @@ def erl_list(src: str, fun: str) -> list[str]:
 
 
 def config_spec_loaded(mirror: Path, tag: str, paths: dict[str, str],
-                       catalog: dict[str, object]) -> list[str]:
+                       catalog: dict[str, dict[str, object]]) -> list[str]:
     """Modules whose config_spec/0 the TOML config spec calls while the node boots (4.1+)."""
     spec_path = paths.get("mongoose_config_spec")
     if spec_path is None:
@@ -155,7 +155,7 @@ def config_spec_loaded(mirror: Path, tag: str, paths: dict[str, str],
     return sorted(x for x in loaded if x in catalog)
 
 
-def release(mirror: Path, tag: str) -> tuple[dict[str, object], list[str]]:
+def release(mirror: Path, tag: str) -> tuple[dict[str, dict[str, object]], list[str]]:
     files = [p for p in git(mirror, "ls-tree", "-r", "--name-only", tag, "src").split()
              if p.endswith(".erl")]
     paths = {Path(p).stem: p for p in files}

@@ -6,6 +6,7 @@ Each test starts its own stand-in(s) on a private EPMD and stops them (pytest-xd
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -61,12 +62,12 @@ STANZA_SHAPES = {
               r'\[(\{\[<<"secret[\w.-]+">>,c2s_element_in,message_count\],\[\{count,\d+\},\{one,\d+\}\]\},?){10}\]'),
     # c2s and s2s for both host types and `global', component `global' only
     "v6_4_exometer": (("exometer", "get_values", "[['_', xmpp_element_in, '_', message_count]]"),
-                      r'\[(\{\[(global|<<"secret[\w .-]+">>),xmpp_element_in,(c2s|s2s|component),'
-                      r'message_count\],\[\{count,\d+\},\{one,\d+\}\]\},?){7}\]'),
+                      (r'\[(\{\[(global|<<"secret[\w .-]+">>),xmpp_element_in,(c2s|s2s|component),'
+                       r'message_count\],\[\{count,\d+\},\{one,\d+\}\]\},?){7}\]')),
     # label sets from start-up: c2s for the host type and for <<>> (no host type yet)
     "v6_6": (("prometheus_counter", "values", '[default, "xmpp_element_in_message_count"]'),
-             r'\[\{\[\{"connection_type",c2s\},\{"host_type",<<"secret-host-66\.example\.net">>\}\],\d+\},'
-             r'\{\[\{"connection_type",c2s\},\{"host_type",<<>>\}\],\d+\}\]'),
+             (r'\[\{\[\{"connection_type",c2s\},\{"host_type",<<"secret-host-66\.example\.net">>\}\],\d+\},'
+              r'\{\[\{"connection_type",c2s\},\{"host_type",<<>>\}\],\d+\}\]')),
 }
 
 
@@ -152,7 +153,7 @@ def test_each_distinct_node_name_adds_one_atom_and_the_stand_in_none(
                                ("n", "erlang", "system_info", "[atom_count]")],
                               name=f"{tag}_{suffix}")["n"])
                   for suffix in ("one", "one", "two", "two", "one", "three")]
-    assert [b - a for a, b in zip(counts, counts[1:])] == [0, 1, 0, 0, 1]
+    assert [b - a for a, b in itertools.pairwise(counts)] == [0, 1, 0, 0, 1]
 
 
 def test_embedded_code_mode_on_request(epmd: launcher.Epmd) -> None:
