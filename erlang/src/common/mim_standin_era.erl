@@ -59,17 +59,19 @@ collector_layer(V) when V < {6, 6, 0} -> collect_6_4;
 collector_layer(_) -> collect_6_6.
 
 %% {GeneratedLayer, ConfigSpecLoaded, UsesModuleMetrics} of the catalogued release with the same
-%% major.minor as V, the latest one not newer than V (erlang/modules.json "releases").
+%% major.minor as V: the latest one not newer than V, else the oldest (erlang/modules.json
+%% "releases").
 -spec release(version()) -> {atom(), [module()], [module()]}.
 release({Ma, Mi, _} = V) ->
     Root = filename:dirname(filename:dirname(code:which(?MODULE))),
     {ok, Terms} = file:consult(filename:join(Root, "releases.eterm")),
-    Known = [{mim_standin_profile:parse_version(Vsn), {Layer, Loaded, Uses}}
-             || {release, Vsn, Layer, Loaded, Uses} <- Terms],
-    case lists:reverse(lists:sort([R || {{A, B, _} = RV, _} = R <- Known,
-                                        A =:= Ma, B =:= Mi, RV =< V])) of
-        [{_, Release} | _] -> Release;
-        [] -> error({no_module_catalog_for_release, V, [RV || {RV, _} <- Known]})
+    Known = lists:sort([{mim_standin_profile:parse_version(Vsn), {Layer, Loaded, Uses}}
+                        || {release, Vsn, Layer, Loaded, Uses} <- Terms]),
+    Same = [R || {{A, B, _}, _} = R <- Known, A =:= Ma, B =:= Mi],
+    case {[R || {RV, _} = R <- Same, RV =< V], Same} of
+        {[_ | _] = NotNewer, _} -> element(2, lists:last(NotNewer));
+        {[], [{_, Oldest} | _]} -> Oldest;
+        {[], []} -> error({no_module_catalog_for_release, V, [RV || {RV, _} <- Known]})
     end.
 
 %% ---------------------------------------------------------------------------------------------
