@@ -108,8 +108,11 @@ normalise(P) ->
 
 normalise_config(P) ->
     Config0 = maps:get(config, P),
-    Config1 = maps:merge(#{hosts => [], host_types => [], listen => [], outgoing_pools => [],
-                           services => #{}}, Config0),
+    %% 6.3+ always has the `instrumentation' section (include = always, probe_interval 15).
+    Instrumentation = [{instrumentation, #{probe_interval => 15}} || maps:get(api, P) >= {6, 3, 0}],
+    Config1 = maps:merge(maps:from_list([{hosts, []}, {host_types, []}, {listen, []},
+                                         {outgoing_pools, []}, {services, #{}} | Instrumentation]),
+                         Config0),
     Config2 = maps:merge(Config1, #{services => maps:map(fun service_defaults/2,
                                                          maps:get(services, Config1))}),
     HTs = maps:get(hosts, Config2) ++ maps:get(host_types, Config2),

@@ -96,7 +96,8 @@ metrics_module_config(Opts) ->
     ejabberd_config:add_local_option(google_analytics_tracking_id, Id),
     proplists:get_value(periodic_report, Opts, Periodic).
 
-periodic(#{periodic_report := P}) -> P.
+%% The config spec's default (5.1+) when a profile forces the service on without configuring it.
+periodic(Opts) -> maps:get(periodic_report, Opts, ?DEFAULT_REPORT_AFTER).
 
 %% The predefined id of a release build (the `prod' rebar profile defines PROD_NODE), or of CI,
 %% then the configured extra one.
