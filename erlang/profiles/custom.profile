@@ -9,7 +9,6 @@
 %% Also: the service configured with report = false (so no process), CETS as the only internal
 %% database (the cluster id lives in cets_cluster_id), all_metrics_are_global = true (metric
 %% prefix `global'), a c2s listener without TLS and no HTTP listener (empty http_api params).
-{api, "6.2"}.
 {version, "6.2.1"}.
 {cluster_id, <<"c0570e11-5ec2-4e7a-b0a1-acme00000001">>}.
 {config_path, "/opt/secret-install-acme/etc/mongooseim.toml"}.

@@ -9,7 +9,6 @@
 %%  and mod_csi also where they are not loaded); 12 distinct others are custom.
 %% 5 c2s listeners (3 distinct TLS pairs, one without TLS), s2s, component, 2 HTTP listeners;
 %% 6 outgoing pools; 3 local + 2 remote components; 34 domains; stanza traffic on every host type.
-{api, "6.3"}.
 {version, "6.3.3"}.
 {cluster_id, <<"1a26e000-6333-4c63-b633-5ec2e7421a26">>}.
 {config_path, "/opt/secret-install-large/etc/mongooseim.toml"}.
@@ -22,7 +21,8 @@
    all_metrics_are_global => false,
    internal_databases => #{cets => #{backend => rdbms, cluster_name => mongooseim},
                            mnesia => #{}},
-   instrumentation => #{exometer => #{}, probe_interval => 15},
+   instrumentation => #{exometer => #{all_metrics_are_global => false, report => #{}},
+                        probe_interval => 15},
    listen =>
        [#{access => c2s, connection_type => undefined, ip_address => "203.0.113.10",
           ip_tuple => {203, 0, 113, 10}, ip_version => 4, module => mongoose_c2s_listener,

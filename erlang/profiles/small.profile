@@ -3,7 +3,6 @@
 %% listener with BOSH and websockets, the system-metrics service configured with report = true and
 %% running, no `instrumentation' key, no traffic yet. Host, paths and addresses are distinctive
 %% strings so privacy tests can search for them.
-{api, "6.2"}.
 {version, "6.2.1"}.
 {cluster_id, <<"5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1">>}.
 {config_path, "/opt/secret-install-7/etc/mongooseim.toml"}.

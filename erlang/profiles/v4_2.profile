@@ -8,7 +8,6 @@
 %%  - two outgoing pools (rdbms, http); mod_push_service_mongoosepush with no api_version (the
 %%    default "v3", a charlist, applies); mod_bosh without opts (default backend mnesia);
 %%  - the system-metrics service configured without report (running), non-zero stanza counters.
-{api, "4"}.
 {version, "4.2.0"}.
 {cluster_id, <<"3c1256d1-c6ba-45e9-b990-5ec2e7420042">>}.
 {config_path, "/opt/secret-install-42/etc/mongooseim.toml"}.

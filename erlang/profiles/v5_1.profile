@@ -3,7 +3,6 @@
 %% ejabberd_router, UA-era collect/1). Close to shared/reference/observed-mim-5.1.0.txt: no
 %% system-metrics service, no internal_databases key; plus an admin/client REST listener, one
 %% rdbms pool and non-zero stanza counters.
-{api, "5.1"}.
 {version, "5.1.0"}.
 {cluster_id, <<"69fc3600-22d6-4e8e-8947-5ec2e7420051">>}.
 {config_path, "/opt/secret-install-51/etc/mongooseim.toml"}.

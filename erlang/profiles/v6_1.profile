@@ -5,7 +5,6 @@
 %% host type only (reported on both, with only `module' where not loaded); one local and one
 %% remote component; the service configured without `report' (running) and with an extra
 %% tracking id.
-{api, "6.1"}.
 {version, "6.1.0"}.
 {cluster_id, <<"0b61a0f2-6a1b-4a61-9e61-5ec2e7420061">>}.
 {config_path, "/opt/secret-install-61/etc/mongooseim.toml"}.

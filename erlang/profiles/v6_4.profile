@@ -1,10 +1,10 @@
-%% v6_4: a MongooseIM 6.4.0 node. What changed in 6.4: the c2s `tls' map has no `module' key (so
-%% no tls_option event is ever produced), collect/2, listener modules mongoose_s2s_listener and
+%% v6_4: a MongooseIM 6.4.0 node as shipped (6.4-6.5 era): rel/prod.vars-toml.config of 6.4 and
+%% 6.5 configures only [instrumentation.prometheus] and [instrumentation.log], so the service
+%% passes ExometerEnabled = false to collect/2 and the report has NO xmpp_stanza_count event at
+%% all, although the node has traffic (counted in prometheus). Also: the c2s `tls' map has no
+%% `module' key (no tls_option event is ever produced), listener modules mongoose_s2s_listener and
 %% mongoose_component_listener, 6.4 component records, an "ephemeral-" cluster id (no RDBMS),
-%% get_backend_cluster_id/0 -> {error, no_value_in_backend}, and stanza counts from exometer only
-%% because instrumentation.exometer is configured, named
-%% [HostPrefix, xmpp_element_in | xmpp_element_out, c2s | s2s | component, <kind>_count].
-{api, "6.4"}.
+%% get_backend_cluster_id/0 -> {error, no_value_in_backend}.
 {version, "6.4.0"}.
 {cluster_id, <<"ephemeral-8c1d3f7e-64a4-4b64-9c64-5ec2e7420064">>}.
 {config_path, "/opt/secret-install-64/etc/mongooseim.toml"}.
@@ -13,8 +13,7 @@
  #{hosts => [<<"secret-host-64.example.net">>],
    host_types => [<<"secret tenant 64">>],
    internal_databases => #{mnesia => #{}},
-   instrumentation => #{exometer => #{all_metrics_are_global => false, report => #{}},
-                        log => #{level => debug}, probe_interval => 15},
+   instrumentation => #{prometheus => #{}, log => #{level => debug}, probe_interval => 15},
    listen =>
        [#{access => c2s, backlog => 1024, connection_type => c2s, hibernate_after => 0,
           ip_address => "203.0.113.64", ip_tuple => {203, 0, 113, 64}, ip_version => 4,

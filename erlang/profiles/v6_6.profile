@@ -1,10 +1,12 @@
-%% v6_6: a MongooseIM 6.6.0 node. What changed in 6.6: stanza counts come from prometheus
-%% (instrumentation.prometheus; prometheus_counter:values(default, "xmpp_element_in_message_count")
-%% summed over labels; exometer is not configured, so it has no stanza metrics), the HTTP handler
-%% modules are mongoose_bosh_handler / mongoose_websocket_handler / mongoose_graphql_handler (the
-%% new allow-lists), BOSH is a service (service_bosh, no mod_bosh), mod_caps is gen_mod only
-%% (counted as custom), mod_pubsub_old carries the metrics behaviour. TLS without `module'.
-{api, "6.6"}.
+%% v6_6: a MongooseIM 6.6.0 node (6.6-6.8 era) with BOSH. What changed in 6.6: collect/2 takes the
+%% stanza backend, prometheus when [instrumentation.prometheus] is configured
+%% (prometheus_counter:values(default, "xmpp_element_in_message_count") summed over its label
+%% sets, which exist from start-up with 0: c2s per host type plus host_type <<>>); exometer is
+%% not configured, so it has no stanza metrics. The HTTP handlers are mongoose_bosh_handler,
+%% mongoose_websocket_handler and mongoose_graphql_handler (the new allow-lists), BOSH is a service
+%% (service_bosh; mod_bosh is gone, and so are the REST API handlers mongoose_client_api and
+%% mongoose_admin_api). mod_caps still has the metrics behaviour in 6.6 (reported; custom from
+%% 6.7). TLS without `module'. mongoose_bosh_handler is loaded at boot because it is configured.
 {version, "6.6.0"}.
 {cluster_id, <<"ephemeral-6d6e6f70-66a6-4b66-8c66-5ec2e7420066">>}.
 {config_path, "/opt/secret-install-66/etc/mongooseim.toml"}.
@@ -28,8 +30,6 @@
                #{host => '_', module => mongoose_websocket_handler, path => "/ws-xmpp"},
                #{host => '_', module => mongoose_graphql_handler, path => "/api/graphql",
                  schema_endpoint => user},
-               #{host => '_', module => mongoose_client_api, path => "/api"},
-               #{host => "localhost", module => mongoose_admin_api, path => "/api/admin"},
                #{host => '_', module => mongoose_prometheus_handler, path => "/metrics"}],
           ip_address => "203.0.113.66", ip_tuple => {203, 0, 113, 66}, ip_version => 4,
           module => ejabberd_cowboy, port => 5280, proto => tcp,

@@ -4,7 +4,6 @@
 %% mod_pubsub, mod_caps, mod_stanzaid, mod_blocklist and mod_fast_auth_token are gen_mod only.
 %% mod_event_pusher with push and sns backends reports only the last key (sns). A c2s listener
 %% without TLS; the only HTTP handler is GraphQL.
-{api, "6.6"}.
 {version, "6.8.0"}.
 {cluster_id, <<"ephemeral-68686868-68a6-4b68-8c68-5ec2e7420068">>}.
 {config_path, "/opt/secret-install-68/etc/mongooseim.toml"}.

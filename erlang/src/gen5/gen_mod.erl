@@ -1,9 +1,9 @@
 %% Stand-in for gen_mod of MongooseIM 5.1+: modules come from the config key {modules, HostType},
-%% a map Module => OptsMap.
+%% a map Module => OptsMap (5.1.0/6.2.0:src/gen_mod.erl).
 -module(gen_mod).
 
 -export([loaded_modules/0, loaded_modules/1, loaded_modules_with_opts/0, loaded_modules_with_opts/1,
-         get_module_opts/2, get_module_opt/3, get_opt/2, get_opt/3, is_loaded/2,
+         get_module_opts/2, get_loaded_module_opts/2, get_module_opt/3, get_opt/2, get_opt/3, is_loaded/2,
          hosts_with_module/1]).
 
 -callback start(HostType :: binary(), Opts :: map()) -> any().
@@ -24,6 +24,9 @@ loaded_modules_with_opts(HostType) ->
 %% The module's opts map, or #{} when it is not loaded for the host type.
 get_module_opts(HostType, Module) ->
     mongoose_config:get_opt([{modules, HostType}, Module], #{}).
+
+get_loaded_module_opts(HostType, Module) ->
+    mongoose_config:get_opt([{modules, HostType}, Module]).
 
 get_module_opt(HostType, Module, Path) ->
     get_opt(Path, get_module_opts(HostType, Module)).

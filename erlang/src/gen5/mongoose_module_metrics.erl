@@ -1,4 +1,5 @@
-%% Stand-in for the mongoose_module_metrics behaviour of MongooseIM 5.1+: opts_for_module/3 reads
+%% Stand-in for the mongoose_module_metrics behaviour of MongooseIM 5.1+
+%% (5.1.0:src/system_metrics/mongoose_module_metrics.erl): opts_for_module/3 reads
 %% each key from the module's opts map (no defaults); any missing key or error gives
 %% [{none, none}] for the whole module.
 -module(mongoose_module_metrics).
@@ -6,6 +7,7 @@
 -export([opts_for_module/3]).
 
 -callback config_metrics(HostType :: binary()) -> [{atom(), term()}].
+-optional_callbacks([config_metrics/1]).
 
 opts_for_module(HostType, Module, Keys) ->
     try

@@ -1,4 +1,4 @@
-%% Stand-in for mongoose_cluster_id (all generations): the cached cluster id, i.e. the client id
+%% Stand-in for mongoose_cluster_id (all releases): the cached cluster id, i.e. the client id
 %% of the system-metrics reports. Storage: the ets table mongoose_cluster_id holding the mnesia
 %% record {mongoose_cluster_id, cluster_id, Id}; from 6.2, when internal_databases has cets, the ets
 %% table cets_cluster_id holding {cluster_id, Id}. There is no RDBMS behind the stand-in.
@@ -7,22 +7,22 @@
 -export([get_cached_cluster_id/0, get_backend_cluster_id/0]).
 
 get_cached_cluster_id() ->
-    case mim_standin:api() of
-        {6, N} when N >= 2 ->
+    case mim_standin:api() >= {6, 2, 0} of
+        true ->
             %% Neither key present: a case_clause, as on a real node.
             case mongoose_config:get_opt(internal_databases) of
                 #{cets := _} -> cets_cached();
                 #{mnesia := _} -> mnesia_cached()
             end;
-        _ ->
+        false ->
             mnesia_cached()
     end.
 
 %% Without a persistent RDBMS backend: up to 6.3 the cached value, from 6.4 an error.
 get_backend_cluster_id() ->
-    case mim_standin:api() of
-        {6, N} when N >= 4 -> {error, no_value_in_backend};
-        _ -> get_cached_cluster_id()
+    case mim_standin:api() >= {6, 4, 0} of
+        true -> {error, no_value_in_backend};
+        false -> get_cached_cluster_id()
     end.
 
 mnesia_cached() ->

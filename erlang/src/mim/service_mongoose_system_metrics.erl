@@ -1,76 +1,117 @@
-%% Stand-in for service_mongoose_system_metrics. When the profile's node "runs" the service, a
-%% gen_server is registered under this name; it never reports, but sys:get_state/1 shows the state
-%% record of the generation:
-%%   3.7-5.0   {system_metrics_state, ReportAfter, ReporterMonitor, ReporterPid, PrevReport}
+%% Stand-in for service_mongoose_system_metrics (3.6.0 ... 6.8.0:src/system_metrics/
+%% service_mongoose_system_metrics.erl). When the profile's node runs the service, the stand-in's
+%% supervisor starts this gen_server under its registered name with the options MongooseIM would
+%% pass; init/1 decides as the release's does (`ignore' for no_report / report = false, the
+%% transparency notice without an explicit `report'), and sys:get_state/1 shows the state record of
+%% the release:
+%%   3.6       {system_metrics_state, ReportAfter, ReporterMonitor, ReporterPid}
+%%   3.7-5.0   {..., ReporterPid, PrevReport}
 %%   5.1-6.3   {..., ReporterPid, PrevReport, TrackingIds}
 %%   6.4-6.5   {..., ReporterPid, ExometerEnabled, PrevReport, TrackingIds}
 %%   6.6+      {..., ReporterPid, MetricsModule, PrevReport, TrackingIds}
+%% It never arms the report timer: a stand-in sends nothing anywhere.
 -module(service_mongoose_system_metrics).
 -behaviour(gen_server).
 
--export([start_link/0, start_link/1, verify_if_configured/0]).
--export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
+-export([start/1, stop/0, verify_if_configured/0]).
+-export([start_link/1, init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
--define(DEFAULT_PERIODIC, 10800000).
+-define(DEFAULT_REPORT_AFTER, 10800000).
 
-start_link() -> start_link(opts()).
-
-start_link(Opts) ->
-    gen_server:start_link({local, ?MODULE}, ?MODULE, Opts, []).
-
-%% ok when the service is configured, ignore when it is not (the real one also logs then).
+%% ok when the service is configured, ignore (after a warning on a real node) when it is not.
 verify_if_configured() ->
-    case configured() of
+    case mim_standin_era:service_configured(mim_standin:profile()) of
         true -> ok;
         false -> ignore
     end.
 
+start(Opts) ->
+    Spec = #{id => ?MODULE, start => {?MODULE, start_link, [Opts]},
+             restart => temporary, shutdown => brutal_kill, type => worker},
+    supervisor:start_child(mim_standin_sup, Spec).
+
+stop() ->
+    _ = supervisor:terminate_child(mim_standin_sup, ?MODULE),
+    supervisor:delete_child(mim_standin_sup, ?MODULE).
+
+start_link(Opts) ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, Opts, []).
+
 init(Opts) ->
-    {ok, state(mim_standin:api(), Opts)}.
+    V = mim_standin:api(),
+    case report_transparency(V, Opts) of
+        skip -> ignore;
+        continue -> {ok, state(V, Opts)}
+    end.
 
 handle_call(_Req, _From, S) -> {reply, ok, S}.
 handle_cast(_Msg, S) -> {noreply, S}.
 handle_info(_Msg, S) -> {noreply, S}.
+terminate(_Reason, _State) -> ok.
 
 %% ---------------------------------------------------------------------------------------------
 
-configured() ->
-    case mim_standin:api() of
-        {4, _} -> proplists:is_defined(?MODULE, ejabberd_config:get_local_option_or_default(services, []));
-        _ -> mongoose_service:is_loaded(?MODULE)
-    end.
+report_transparency(V, Opts) when V < {5, 1, 0} ->
+    case {proplists:get_value(no_report, Opts, false), proplists:get_value(report, Opts, false)} of
+        {true, _} -> skip;
+        {_, true} -> continue;
+        _ -> notice()
+    end;
+report_transparency(_V, #{report := false}) -> skip;
+report_transparency(_V, #{report := true}) -> continue;
+report_transparency(_V, #{}) -> notice().
 
-opts() ->
-    case mim_standin:api() of
-        {4, _} -> proplists:get_value(?MODULE, ejabberd_config:get_local_option_or_default(services, []), []);
-        _ -> mongoose_config:get_opt([services, ?MODULE], #{})
-    end.
+notice() ->
+    File = mongoose_system_metrics_file:location(),
+    logger:notice(#{what => report_transparency, report_filename => File}),
+    continue.
 
-state({4, _}, Opts) ->
-    {system_metrics_state, proplists:get_value(periodic_report, Opts, ?DEFAULT_PERIODIC),
-     undefined, undefined, []};
-state({6, N} = Api, Opts) when N >= 6 ->
-    {system_metrics_state, periodic(Opts), undefined, undefined, metrics_module(),
-     [], tracking_ids(Api, Opts)};
-state({6, N} = Api, Opts) when N >= 4 ->
-    {system_metrics_state, periodic(Opts), undefined, undefined,
-     element(1, mongoose_config:lookup_opt([instrumentation, exometer])) =:= ok,
-     [], tracking_ids(Api, Opts)};
-state(Api, Opts) ->
-    {system_metrics_state, periodic(Opts), undefined, undefined, [], tracking_ids(Api, Opts)}.
+state(V, Opts) when V < {5, 1, 0} ->
+    ReportAfter = metrics_module_config(Opts),
+    case V < {3, 7, 0} of
+        true -> {system_metrics_state, ReportAfter, none, none};
+        false -> {system_metrics_state, ReportAfter, none, none, []}
+    end;
+state(V, Opts) when V < {6, 4, 0} ->
+    {system_metrics_state, periodic(Opts), none, none, [], tracking_ids(V, Opts)};
+state(V, Opts) when V < {6, 6, 0} ->
+    ExometerEnabled = element(1, mongoose_config:lookup_opt([instrumentation, exometer])) =:= ok,
+    {system_metrics_state, periodic(Opts), none, none, ExometerEnabled, [], tracking_ids(V, Opts)};
+state(V, Opts) ->
+    MetricsModule = case mongoose_config:get_opt(instrumentation) of
+                        #{prometheus := _} -> prometheus;
+                        #{exometer := _} -> exometer;
+                        _ -> none
+                    end,
+    {system_metrics_state, periodic(Opts), none, none, MetricsModule, [], tracking_ids(V, Opts)}.
 
-periodic(Opts) -> maps:get(periodic_report, Opts, ?DEFAULT_PERIODIC).
+%% 3.6-5.0 keep the tracking ids in ejabberd_config's local options.
+metrics_module_config(Opts) ->
+    ejabberd_config:add_local_option(extra_google_analytics_tracking_id,
+                                     proplists:get_value(tracking_id, Opts, undefined)),
+    {Id, Periodic} = case ci() of
+                         true -> {"UA-151671255-1", 300000};
+                         false -> {"UA-151671255-3", ?DEFAULT_REPORT_AFTER}
+                     end,
+    ejabberd_config:add_local_option(google_analytics_tracking_id, Id),
+    proplists:get_value(periodic_report, Opts, Periodic).
 
-metrics_module() ->
-    case mongoose_config:get_opt(instrumentation, #{}) of
-        #{prometheus := _} -> prometheus;
-        #{exometer := _} -> exometer;
-        _ -> none
-    end.
+%% The config spec's default (5.1+) when a profile forces the service on without configuring it.
+periodic(Opts) -> maps:get(periodic_report, Opts, ?DEFAULT_REPORT_AFTER).
 
-%% The predefined id first, then the configured extra one. The stand-in is a development build.
-tracking_ids(Api, Opts) when Api >= {6, 1} ->
-    [#{id => "G-7KQE4W9SVJ", secret => "stand-in-has-no-secret"}
-     | [T || T <- [maps:get(tracking_id, Opts, undefined)], T =/= undefined]];
-tracking_ids(_Api, Opts) ->
-    ["UA-151671255-2" | [T || T <- [maps:get(tracking_id, Opts, undefined)], T =/= undefined]].
+%% The predefined id of a release build (the `prod' rebar profile defines PROD_NODE), or of CI,
+%% then the configured extra one.
+tracking_ids(V, Opts) when V < {6, 1, 0} ->
+    Predefined = case ci() of
+                     true -> "UA-151671255-1";
+                     false -> "UA-151671255-3"
+                 end,
+    [Predefined | [T || T <- [maps:get(tracking_id, Opts, undefined)], T =/= undefined]];
+tracking_ids(_V, Opts) ->
+    Predefined = case ci() of
+                     true -> #{id => "G-VB91V60SKT", secret => "LFxdCgDsSa-OAPtBnLDqpQ"};
+                     false -> #{id => "G-B4S18X6KY5", secret => "Rj6lopOLQZ2HPLj50QtYeQ"}
+                 end,
+    [Predefined | [T || T <- [maps:get(tracking_id, Opts, undefined)], T =/= undefined]].
+
+ci() -> os:getenv("CI") =:= "true".

@@ -1,4 +1,5 @@
-%% Stand-in for the exometer_core API that MongooseIM's collector uses.
+%% Stand-in for the exometer_core API that MongooseIM's collector uses (the exometer_core
+%% application is in every release 3.6-6.8).
 %% get_values(Path) is a prefix match ('_' matches any element): every metric whose name starts
 %% with Path, as [{Name, DataPoints}]. The stanza metrics are spirals: [{count, C}, {one, O}].
 -module(exometer).

@@ -1,9 +1,0 @@
-%% Stand-in for ejabberd_router of MongooseIM 6.2+: it still routes, but the component registry
-%% moved to mongoose_component, so lookup_component/2 is no longer here. The stand-in routes
-%% nothing.
--module(ejabberd_router).
-
--export([route/3]).
-
-route(_From, _To, _Packet) ->
-    drop.
