@@ -171,6 +171,13 @@ def release(mirror: Path, tag: str) -> tuple[dict[str, dict[str, object]], list[
     return catalog, config_spec_loaded(mirror, tag, paths, catalog)
 
 
+def release_modules(mirror: Path, tag: str) -> set[str]:
+    """The modules of the release: every ``src/**/*.erl`` at the tag (rebar lists them all in
+    the ``.app`` file's ``modules`` key)."""
+    names = git(mirror, "ls-tree", "-r", "--name-only", tag, "src").split()
+    return {Path(n).stem for n in names if n.endswith(".erl")}
+
+
 def layer_name(tag: str) -> str:
     return "rel_" + tag.replace(".", "_")
 
@@ -183,10 +190,17 @@ def main() -> None:
     old = json.loads(OUT.read_text()) if OUT.exists() else {}
     releases: dict[str, object] = {}
     layers: dict[str, object] = {}
+    previous: set[str] = set()
     for tag in RELEASES:
         catalog, loaded = release(args.mirror, tag)
         layers[layer_name(tag)] = catalog
-        releases[tag] = {"layer": layer_name(tag), "config_spec_loaded": loaded}
+        # Every module the release's mongooseim.app lists (its src/**/*.erl), as a difference
+        # from the previous release: what application:get_key(mongooseim, modules) answers.
+        modules = release_modules(args.mirror, tag)
+        releases[tag] = {"layer": layer_name(tag), "config_spec_loaded": loaded,
+                         "modules_added": sorted(modules - previous),
+                         "modules_removed": sorted(previous - modules)}
+        previous = modules
     layers["custom"] = old.get("layers", {}).get("custom", {})
     doc = old.get("_doc", [])
     write(OUT, {"_doc": doc, "releases": releases, "layers": layers})

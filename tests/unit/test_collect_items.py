@@ -281,3 +281,29 @@ def test_every_event_of_every_era_has_only_str_or_int_params() -> None:
     for era in ERAS:
         for e in items.events(_data(LISTEN_621, LOADED, 1, era), {"xmppMessageSent": 3}):
             assert all(isinstance(v, (str, int)) for v in e.params.values())
+
+
+# ---------------------------------------------------------------------------- config_metrics
+
+def test_before_51_config_metrics_follow_proplists_get_value() -> None:
+    from mim_bridge.collect import module_metrics as mm
+    assert mm.config_metrics_before_51("mod_vcard", []) == [(A("backend"), A("mnesia"))]
+    assert mm.config_metrics_before_51("mod_vcard", [(A("backend"), A("ldap"))]) == [
+        (A("backend"), A("ldap"))]
+    # the first entry about the key decides, even a malformed one (then the default)
+    assert mm.config_metrics_before_51("mod_vcard", [(A("backend"), 1, 2),
+                                                      (A("backend"), A("ldap"))]) == [
+        (A("backend"), A("mnesia"))]
+    assert mm.config_metrics_before_51("mod_push_service_mongoosepush", None) == [
+        (A("api_version"), "v3")]
+
+
+def test_before_51_event_pusher_backends() -> None:
+    from mim_bridge.collect import module_metrics as mm
+    opts = [(A("backends"), [(A("push"), [(A("backend"), A("rdbms"))]), (A("sns"), [])])]
+    assert mm.config_metrics_before_51("mod_event_pusher", opts) == [
+        (A("backend"), A("push")), (A("backend"), A("push_rdbms")), (A("backend"), A("sns"))]
+    assert mm.config_metrics_before_51("mod_event_pusher", []) == [(A("none"), A("none"))]
+    assert items.module_params("mod_event_pusher", mm.config_metrics_before_51(
+        "mod_event_pusher", [(A("backends"), [(A("push"), [])])])) == {
+        "module": "mod_event_pusher", "backend": "push_mnesia"}

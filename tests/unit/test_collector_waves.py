@@ -98,9 +98,8 @@ def scripted(era: str = "6.2", extra: dict[tuple[str, str], Any] | None = None, 
             ("ejabberd_config", "get_local_option"): lambda a: [],
             ("ejabberd_config", "get_local_option_or_default"): lambda a: a[1],
             ("ejabberd_config", "get_config_path"): "/etc/mongooseim.toml",
-            ("ets", "select"): [(b"localhost", A("mod_vcard"))],
+            ("ets", "select"): [(b"localhost", A("mod_vcard"), [])],
             ("ejabberd_router", "dirty_get_all_domains"): [],
-            ("mod_vcard", "config_metrics"): lambda a: [(A("backend"), A("mnesia"))],
         })
     assert not overrides, overrides
     t.update(extra or {})
@@ -183,8 +182,8 @@ def test_custom_module_with_metrics_behaviour_is_never_called() -> None:
         modules = {b"localhost": {A("mod_vcard"): {A("backend"): A("rdbms")},
                                   A("mod_acme_secret"): {A("backend"): A("rdbms")}}}
         attrs = {m: VCARD_ATTRS for m in ("mod_vcard", "mod_acme_secret")}
-        extra = {("ets", "select"): [(b"localhost", A("mod_vcard")),
-                                     (b"localhost", A("mod_acme_secret"))]}
+        extra = {("ets", "select"): [(b"localhost", A("mod_vcard"), []),
+                                     (b"localhost", A("mod_acme_secret"), [])]}
         kw: dict[str, Any] = {"attributes": attrs,
                               "exported": {"mod_vcard": True, "mod_acme_secret": True}}
         if era == "6.2":

@@ -62,11 +62,14 @@ do_boot(#{profile := Path} = Opts) ->
     end.
 
 start_mongooseim(#{version := Vsn, config_path := ConfigPath} = P) ->
-    Modules = [M || D <- layer_dirs(mim_standin_era:release_layers(P)), M <- beams(D)],
+    %% Like a release's .app file: every module of the real release, not only those the
+    %% stand-in has code for (MongooseIM's source at the release's tag, erlang/modules.json).
+    Modules = lists:usort([M || D <- layer_dirs(mim_standin_era:release_layers(P)), M <- beams(D)]
+                          ++ mim_standin_era:release_modules(maps:get(api, P))),
     App = {application, mongooseim,
            [{description, "MongooseIM"},
             {vsn, Vsn},
-            {modules, lists:sort(Modules)},
+            {modules, Modules},
             {registered, []},
             {applications, [kernel, stdlib]},
             {mod, {mim_standin_app, []}},

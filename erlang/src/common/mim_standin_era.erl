@@ -11,7 +11,7 @@
 %%    MongooseIM source they come from, are in erlang/README.md ("What a node loads at boot").
 -module(mim_standin_era).
 
--export([layers/1, release_layers/1, release/1, boot_modules/1,
+-export([layers/1, release_layers/1, release/1, release_modules/1, boot_modules/1,
          service_configured/1, service_running/1, service_reported/1, explicit_report/1,
          instrumentation/1, stanza_backend/1]).
 
@@ -62,10 +62,23 @@ collector_layer(_) -> collect_6_6.
 %% major.minor as V: the latest one not newer than V, else the oldest (erlang/modules.json
 %% "releases").
 -spec release(version()) -> {atom(), [module()], [module()]}.
-release({Ma, Mi, _} = V) ->
+release(V) ->
+    {Release, _Modules} = catalogued(V),
+    Release.
+
+%% Every module the real release's .app file lists (application:get_key(mongooseim, modules)),
+%% whether or not the stand-in has code for it (erlang/modules.json "modules_added").
+-spec release_modules(version()) -> [module()].
+release_modules(V) ->
+    {_Release, Modules} = catalogued(V),
+    Modules.
+
+catalogued({Ma, Mi, _} = V) ->
     Root = filename:dirname(filename:dirname(code:which(?MODULE))),
     {ok, Terms} = file:consult(filename:join(Root, "releases.eterm")),
-    Known = lists:sort([{mim_standin_profile:parse_version(Vsn), {Layer, Loaded, Uses}}
+    Modules = maps:from_list([{Vsn, Mods} || {release_modules, Vsn, Mods} <- Terms]),
+    Known = lists:sort([{mim_standin_profile:parse_version(Vsn),
+                         {{Layer, Loaded, Uses}, maps:get(Vsn, Modules)}}
                         || {release, Vsn, Layer, Loaded, Uses} <- Terms]),
     Same = [R || {{A, B, _}, _} = R <- Known, A =:= Ma, B =:= Mi],
     case {[R || {RV, _} = R <- Same, RV =< V], Same} of

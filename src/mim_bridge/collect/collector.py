@@ -13,8 +13,10 @@ a module that exists but is not loaded yet loads it. So the collector never gues
   cluster id, domain and component lists. On a connection already identified, this wave also
   carries the VM facts and a fresh ``erlang:loaded()``.
 * **dependent reads**: each configured module's behaviours and whether it exports
-  ``config_metrics/1``, ``config_metrics/1`` itself on 3.6-5.0 (derived from the options on 5.1+),
-  component lookups and the era's stanza counters - each kind batched into one call.
+  ``config_metrics/1`` (whose answer is computed from the options: module_metrics), component
+  lookups and the era's stanza counters.
+
+Each wave travels as one request (readonly.ReadOnlyNode.wave).
 
 So a report costs three round trips on a new connection and two on a reused one, on every era.
 """
@@ -305,10 +307,11 @@ class Collector:
                 "hosts": Call(ec, "get_global_option", (_A("hosts"),)),
                 "listen": Call(ec, "get_local_option", (_A("listen"),)),
                 "services": Call(ec, "get_local_option", (_A("services"),)),
-                # gen_mod:loaded_modules/1 of every host at once: {Host, Module} pairs
+                # gen_mod's module table (loaded_modules/1 of every host at once), with each
+                # module's options: {Host, Module, Opts}
                 "modules": Call("ets", "select", (_A("ejabberd_modules"), [(
-                    (_A("ejabberd_module"), (_A("$1"), _A("$2")), _A("_")), [],
-                    [((_A("$2"), _A("$1")),)])])),
+                    (_A("ejabberd_module"), (_A("$1"), _A("$2")), _A("$3")), [],
+                    [((_A("$2"), _A("$1"), _A("$3")),)])])),
                 "router_domains": Call("ejabberd_router", "dirty_get_all_domains"),
             })
             if era.has_domains:  # 5.0: hosts ++ host_types
@@ -354,10 +357,11 @@ class Collector:
         else:
             if not isinstance(reply, list):
                 raise NodeNotReady(f"{self.ro.node} gave a malformed module list")
-            for pair in reply:
-                if isinstance(pair, tuple) and len(pair) == 2 and pair[0] in loaded \
-                        and isinstance(pair[1], Atom):
-                    loaded[pair[0]].append(pair[1].name)
+            for row in reply:
+                if isinstance(row, tuple) and len(row) == 3 and row[0] in loaded \
+                        and isinstance(row[1], Atom):
+                    loaded[row[0]].append(row[1].name)
+                    opts_by_ht.setdefault(row[0], {})[row[1]] = row[2]
         return hts, loaded, opts_by_ht
 
     @staticmethod
@@ -382,15 +386,16 @@ class Collector:
             calls["exported"] = Call("lists", "zipwith3", (
                 Export(_A("erlang"), _A("function_exported"), 3), mods,
                 [_A("config_metrics")] * n, [1] * n))
-        # 3.6-5.0 options carry caller-supplied defaults, so MongooseIM's own metrics modules
-        # (never a custom one) are asked in the same wave; on 5.1+ only those this bridge has no
-        # table for (module_metrics). A loaded module without config_metrics/1 answers undef at
-        # no cost.
+        # config_metrics/1 follows from the options (module_metrics); only a MongooseIM module
+        # this bridge has no table for is asked, never a custom one, and only where asking
+        # cannot load code (its implementation calls mongoose_module_metrics). A loaded module
+        # without config_metrics/1 answers undef at no cost.
         hts = _list(r["hosts"]) + _list(r.get("host_types"))
-        for m in modules:
-            if m in METRICS_MODULES and not (era.config_api == "mongoose_config"
-                                             and module_metrics.knows(m)):
-                calls[f"cm/{m}"] = self._config_metrics_call(m, hts)
+        before_51 = era.config_api == "ejabberd_config"
+        if "mongoose_module_metrics" in loaded:
+            for m in modules:
+                if m in METRICS_MODULES and not module_metrics.knows(m, before_51=before_51):
+                    calls[f"cm/{m}"] = self._config_metrics_call(m, hts)
         domains = _list(r.get("router_domains")) + (
             _list(r.get("components")) if era.config_api == "mongoose_config" else [])
         lookup = era.component_api
@@ -420,15 +425,17 @@ class Collector:
         out: dict[tuple[str, str], Any] = {}
         names = [items.text(ht) for ht in hts]
         remote: dict[str, Any] = {}
+        before_51 = era.config_api == "ejabberd_config"
         for m in metrics:
             if not exported.get(m):
                 continue
-            if era.config_api == "mongoose_config" and module_metrics.knows(m):
+            if module_metrics.knows(m, before_51=before_51):
                 for ht, name in zip(hts, names):
                     mods = opts_by_ht.get(ht)
                     opts = mods.get(_A(m)) if isinstance(mods, dict) else None
-                    out[(name, m)] = module_metrics.config_metrics(
-                        m, opts, since_62=era.muc_online_backend)
+                    out[(name, m)] = module_metrics.config_metrics_before_51(m, opts) \
+                        if before_51 else module_metrics.config_metrics(
+                            m, opts, since_62=era.muc_online_backend)
             elif m in METRICS_MODULES:
                 remote[m] = r2.get(f"cm/{m}")
         for m, replies in remote.items():
