@@ -200,7 +200,8 @@ def test_dry_run_prints_exactly_what_once_sends(bridge: Bridge, epmd: launcher.E
 
 
 def test_check_and_validate(bridge: Bridge, epmd: launcher.Epmd, ga: FakeGA) -> None:
-    with standin(epmd) as node:
+    # A node whose in-VM service has reported once, so MongooseIM's own collector is loaded.
+    with standin(epmd, overrides={"service_reported": "true"}) as node:
         check = bridge.run("--node", node.name, "--check")
         validate = bridge.run("--node", node.name, "--validate")
     assert check.returncode == 0, check.stdout + check.stderr
@@ -213,6 +214,18 @@ def test_check_and_validate(bridge: Bridge, epmd: launcher.Epmd, ga: FakeGA) -> 
                      check.stdout, re.MULTILINE), check.stdout
     assert validate.returncode == 0 and "no validation messages" in validate.stdout
     assert [r.path for r in ga.requests] == ["/debug/mp/collect"]
+
+
+def test_check_never_loads_the_nodes_own_collector(bridge: Bridge, epmd: launcher.Epmd) -> None:
+    with standin(epmd) as node:
+        before = node.probe([("c", "erlang", "module_loaded",
+                              "[mongoose_system_metrics_collector]")])
+        check = bridge.run("--node", node.name, "--check")
+        after = node.probe([("c", "erlang", "module_loaded",
+                             "[mongoose_system_metrics_collector]")])
+    assert before == after == {"c": "false"}
+    assert re.search(r"^info +\S+ cross-check: MongooseIM's own collector has not run",
+                     check.stdout, re.MULTILINE), check.stdout
 
 
 def test_both_console_scripts_are_installed() -> None:
