@@ -272,12 +272,11 @@ def test_failed_component_batch_falls_back_to_single_lookups() -> None:
 
 
 def test_a_wave_is_one_request_and_one_failure_fails_only_itself() -> None:
-    conn = connection("6.2", {("mongoose_config", "get_config_path"):
-                              BadRpc("x", (A("EXIT"), (A("badarg"), [])))})
+    conn = connection("6.2", {("mongoose_cluster_id", "get_cached_cluster_id"):
+                              BadRpc("x", (A("EXIT"), (A("case_clause"), [])))})
     report = collect(conn)
     assert len(conn.requests) == report.waves == 3
-    assert next(e for e in report.events if e.name == "cluster").params["config_type"] \
-        == "unknown_config_type"
+    assert report.client_id is None and report.events
 
 
 def test_a_batch_that_fails_whole_is_asked_again_call_by_call() -> None:

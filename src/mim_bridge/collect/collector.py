@@ -210,8 +210,8 @@ class Collector:
         behaviours, exported = await self._module_info(inspectable, r2.get("attributes"),
                                                        r2.get("exported"))
         metrics = [m for m in inspectable if "mongoose_module_metrics" in behaviours[m]]
-        config_metrics = self._config_metrics(r2, era, host_types, metrics, exported,
-                                                    opts_by_ht)
+        config_metrics = self._config_metrics(era, host_types, metrics, exported, opts_by_ht,
+                                               warnings)
         totals = self._stanza_totals(r2, stanza_source, warnings)
         data = items.NodeData(
             era=era, host_types=[items.text(ht) for ht in host_types],
@@ -386,16 +386,6 @@ class Collector:
             calls["exported"] = Call("lists", "zipwith3", (
                 Export(_A("erlang"), _A("function_exported"), 3), mods,
                 [_A("config_metrics")] * n, [1] * n))
-        # config_metrics/1 follows from the options (module_metrics); only a MongooseIM module
-        # this bridge has no table for is asked, never a custom one, and only where asking
-        # cannot load code (its implementation calls mongoose_module_metrics). A loaded module
-        # without config_metrics/1 answers undef at no cost.
-        hts = _list(r["hosts"]) + _list(r.get("host_types"))
-        before_51 = era.config_api == "ejabberd_config"
-        if "mongoose_module_metrics" in loaded:
-            for m in modules:
-                if m in METRICS_MODULES and not module_metrics.knows(m, before_51=before_51):
-                    calls[f"cm/{m}"] = self._config_metrics_call(m, hts)
         domains = _list(r.get("router_domains")) + (
             _list(r.get("components")) if era.config_api == "mongoose_config" else [])
         lookup = era.component_api
@@ -409,40 +399,31 @@ class Collector:
             calls["stanzas"] = stanzas.exometer_call(stanza_source)
         return calls
 
-    def _config_metrics_call(self, module: str, hts: list[Any]) -> Call:
-        self.ro.allow_config_metrics([module])
-        return Call("lists", "map", (Export(_A(module), _A("config_metrics"), 1), hts))
-
     @staticmethod
-    def _config_metrics(r2: Mapping[str, Any], era: Era, hts: list[Any], metrics: list[str],
-                        exported: Mapping[str, bool], opts_by_ht: Mapping[Any, Any]
-                        ) -> dict[tuple[str, str], Any]:
-        """``config_metrics/1`` of every metrics module for every host type (None: it has none).
-
-        5.1+: computed from the options read in the configuration wave (module_metrics), read
-        from the node only for a MongooseIM module this bridge has no table for.
-        """
+    def _config_metrics(era: Era, hts: list[Any], metrics: list[str],
+                        exported: Mapping[str, bool], opts_by_ht: Mapping[Any, Any],
+                        warnings: list[str]) -> dict[tuple[str, str], Any]:
+        """``config_metrics/1`` of every metrics module for every host type (None: it has none),
+        computed from the options read in the configuration wave (module_metrics): the tables
+        there cover every module of every release 3.6.0-6.8.0 (checked against MongooseIM's
+        source). A module they do not cover is reported without options, never called."""
         out: dict[tuple[str, str], Any] = {}
         names = [items.text(ht) for ht in hts]
-        remote: dict[str, Any] = {}
         before_51 = era.config_api == "ejabberd_config"
         for m in metrics:
             if not exported.get(m):
                 continue
-            if module_metrics.knows(m, before_51=before_51):
-                for ht, name in zip(hts, names):
-                    mods = opts_by_ht.get(ht)
-                    opts = mods.get(_A(m)) if isinstance(mods, dict) else None
-                    out[(name, m)] = module_metrics.config_metrics_before_51(m, opts) \
-                        if before_51 else module_metrics.config_metrics(
-                            m, opts, since_62=era.muc_online_backend)
-            elif m in METRICS_MODULES:
-                remote[m] = r2.get(f"cm/{m}")
-        for m, replies in remote.items():
-            replies = replies if isinstance(replies, list) and len(replies) == len(hts) \
-                else [None] * len(hts)
-            for name, reply in zip(names, replies):
-                out[(name, m)] = reply
+            if not module_metrics.knows(m, before_51=before_51):
+                if m in METRICS_MODULES:
+                    warnings.append(f"{m} reports options this bridge does not know; it is "
+                                    "reported without them")
+                continue
+            for ht, name in zip(hts, names):
+                mods = opts_by_ht.get(ht)
+                opts = mods.get(_A(m)) if isinstance(mods, dict) else None
+                out[(name, m)] = module_metrics.config_metrics_before_51(m, opts) \
+                    if before_51 else module_metrics.config_metrics(
+                        m, opts, since_62=era.muc_online_backend)
         return out
 
     async def _module_info(self, modules: list[str], attributes: Any, exported: Any

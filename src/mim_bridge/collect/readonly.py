@@ -1,16 +1,17 @@
 """The only door to the server: read-only calls from an allowlist, sent in batched waves.
 
 Every remote call the collector makes passes through :class:`ReadOnlyNode`. A call whose
-``module:function/arity`` is not in :data:`ALLOWED` (or is not ``config_metrics/1`` of a module
-the node itself reported as loaded) raises :class:`NotAllowed` before anything reaches the wire.
-Nothing here can load code into the node, write to it or change its state.
+``module:function/arity`` is not in :data:`ALLOWED` raises :class:`NotAllowed` before anything
+reaches the wire. Nothing here can load code into the node, write to it or change its state, and
+no module's own code is ever run (``config_metrics/1`` answers are computed from the options).
 
 A *wave* is one round trip however many calls it holds: the calls travel as ONE request to the
-node's ``rex`` server, ``lists:zipwith(fun erlang:apply/2, [fun rpc:call/4, ...],
-[[Node, M, F, Args], ...])``. Each ``rex`` request costs the node a process and ~165 reductions
-(measured on OTP 25), which is more than most of the reads themselves; ``rpc:call/4`` to the
-node itself runs the read in that same process under a ``catch`` (OTP 23+), so one failing read
-(``{badrpc, _}``) fails only itself. Per-call failures are returned as :class:`Failed` values,
+node's ``rex`` server, ``lists:zipwith(fun erlang:apply/2, [fun M:F/A | fun rpc:call/4, ...],
+[Args | [Node, M, F, Args], ...])``. Each ``rex`` request costs the node a process and ~165
+reductions (measured on OTP 25), more than most of the reads themselves. A read that can raise
+runs under ``rpc:call/4`` to the node itself, which on OTP 23+ runs it in that same process under
+a ``catch``, so one failing read (``{badrpc, _}``) fails only itself; reads that cannot raise
+(:data:`NEVER_RAISE`) run bare. Per-call failures are returned as :class:`Failed` values,
 not raised: a missing function is information, not an error. If the batch as a whole fails
 (e.g. a reply that does not decode), its calls are asked again one by one.
 """
@@ -18,8 +19,8 @@ not raised: a missing function is information, not an error. If the batch as a w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
@@ -68,6 +69,20 @@ ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     ("mongoose_system_metrics_collector", "collect", 0),
     ("mongoose_system_metrics_collector", "collect", 1),
     ("mongoose_system_metrics_collector", "collect", 2),
+})
+
+# Reads that answer every input with a value (errors included), never an exception, on the nodes
+# they are made on: in a batch they run bare; every other read runs under rpc:call/4's catch.
+NEVER_RAISE: frozenset[tuple[str, str, int]] = frozenset({
+    ("erlang", "statistics", 1), ("erlang", "nodes", 0), ("erlang", "nodes", 1),
+    ("erlang", "whereis", 1), ("erlang", "loaded", 0), ("erlang", "function_exported", 3),
+    ("application", "which_applications", 0), ("application", "get_key", 2),
+    ("mongoose_config", "lookup_opt", 1), ("mongoose_config", "get_config_path", 0),
+    ("gen_mod", "loaded_modules_with_opts", 0), ("mongoose_domain_core", "domains_count", 0),
+    ("ejabberd_config", "get_global_option", 1), ("ejabberd_config", "get_local_option", 1),
+    ("ejabberd_config", "get_local_option_or_default", 2),
+    ("ejabberd_config", "get_global_option_or_default", 2),
+    ("ejabberd_config", "get_config_path", 0),
 })
 
 # Calls that are allowed only with these arguments.
@@ -136,15 +151,10 @@ class ReadOnlyNode:
     call_timeout: float = 10.0
     waves: int = 0
     calls: int = 0
-    _metrics_modules: set[str] = field(default_factory=set)
 
     @property
     def node(self) -> str:
         return self.conn.peer_name
-
-    def allow_config_metrics(self, modules: Iterable[str]) -> None:
-        """Permit ``M:config_metrics/1`` for modules the node reported as loaded."""
-        self._metrics_modules.update(modules)
 
     def check(self, call: Call) -> None:
         key = (call.module, call.function, len(call.args))
@@ -161,9 +171,9 @@ class ReadOnlyNode:
                 return
         raise NotAllowed(f"{call} is not on the bridge's read-only allowlist")
 
-    def _allowed(self, key: tuple[str, str, int]) -> bool:
-        return key in ALLOWED or (key[1:] == ("config_metrics", 1)
-                                  and key[0] in self._metrics_modules)
+    @staticmethod
+    def _allowed(key: tuple[str, str, int]) -> bool:
+        return key in ALLOWED
 
     async def wave(self, calls: Mapping[str, Call]) -> dict[str, Any]:
         """Send every call as one batch and return every reply: one round trip."""
@@ -175,9 +185,16 @@ class ReadOnlyNode:
             return await self._each(calls)
         keys = list(calls)
         node = Atom(self.node)
-        batch = Call("lists", "zipwith", (
-            _APPLY, [_RPC_CALL] * len(keys),
-            [[node, Atom(c.module), Atom(c.function), list(c.args)] for c in calls.values()]))
+        funs: list[Export] = []
+        arg_lists: list[list[Any]] = []
+        for c in calls.values():
+            if (c.module, c.function, len(c.args)) in NEVER_RAISE:
+                funs.append(Export(Atom(c.module), Atom(c.function), len(c.args)))
+                arg_lists.append(list(c.args))
+            else:
+                funs.append(_RPC_CALL)
+                arg_lists.append([node, Atom(c.module), Atom(c.function), list(c.args)])
+        batch = Call("lists", "zipwith", (_APPLY, funs, arg_lists))
         [reply] = (await self._each({"batch": batch})).values()
         if not (isinstance(reply, list) and len(reply) == len(keys)):
             if isinstance(reply, Failed) and reply.timed_out:
