@@ -92,7 +92,7 @@ class FakeCollector:
 
     async def __call__(self, get_connection: Any, seeds: list[str],
                        previous: Mapping[str, Mapping[str, int]], *, discover: bool,
-                       call_timeout: float) -> ClusterReport:
+                       call_timeout: float, concurrency: int) -> ClusterReport:
         index = len(self.calls)
         self.calls.append((self.clock.t, {k: dict(v) for k, v in previous.items()}))
         self.clock.t += self.duration.get(index, 0.0)
