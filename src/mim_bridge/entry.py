@@ -17,3 +17,7 @@ def main() -> int:
         return health(argv[1:])
     from .cli import main as cli_main
     return cli_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

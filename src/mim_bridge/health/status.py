@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,18 @@ class StatusError(Exception):
     """No usable status file: the bridge is not running there, or never wrote one."""
 
 
-@dataclass(frozen=True)
 class Verdict:
-    live: bool
-    ready: bool
-    reason: str
+    """Live, ready, and why (a plain class: ``dataclasses`` would double ``health``'s imports)."""
+
+    __slots__ = ("live", "ready", "reason")
+
+    def __init__(self, live: bool, ready: bool, reason: str) -> None:
+        self.live = live
+        self.ready = ready
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Verdict(live={self.live}, ready={self.ready}, reason={self.reason!r})"
 
 
 def stale_after(doc: dict[str, Any]) -> float:
