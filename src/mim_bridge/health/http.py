@@ -26,7 +26,6 @@ from prometheus_client.core import (
     Metric,
     SummaryMetricFamily,
 )
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from .. import __version__
@@ -38,6 +37,9 @@ __all__ = ["MAX_CLIENTS", "MAX_REQUEST_HEAD", "REQUEST_TIMEOUT", "HealthServer",
 
 log = logging.getLogger(__name__)
 
+# The classic text format every Prometheus server reads (the bridge's names are all legacy-safe);
+# newer prometheus_client releases label their output 1.0.0, which older servers may refuse.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_CLIENTS = 8
 MAX_REQUEST_HEAD = 8192
 REQUEST_TIMEOUT = 5.0
@@ -187,7 +189,7 @@ class HealthServer:
     def _route(self, target: str) -> tuple[bytes, int, str]:
         text = "text/plain; charset=utf-8"
         if target == "/metrics":
-            return generate_latest(self.registry), 200, CONTENT_TYPE_LATEST
+            return generate_latest(self.registry), 200, CONTENT_TYPE
         if target in ("/healthz", "/readyz"):
             verdict = self.monitor.verdict()
             good = verdict.live if target == "/healthz" else verdict.ready
