@@ -184,6 +184,11 @@ class FakeGA:
     def reject_next(self, count: int = 1, status: int = 400) -> None:
         self.add_fault("reject", count, status)
 
+    def clear_faults(self) -> None:
+        """Behave normally again (the queued faults are dropped; the records are kept)."""
+        with self._state.lock:
+            self._state.faults.clear()
+
     def reset(self) -> None:
         with self._state.lock:
             self._state.faults.clear()

@@ -150,8 +150,8 @@ def test_health_ready_live_and_json(tmp_path: Path) -> None:
     m = monitor(tmp_path, clock=time.time)  # type: ignore[arg-type]
     m.changed()
     assert health(tmp_path)[0] == 1  # starting: not ready
-    assert health(tmp_path, "--live") == (0, "live: starting: the first look at the cluster is "
-                                          "under way\n")
+    assert health(tmp_path, "--live") == (0, ("live: starting: the first look at the cluster is "
+                                          "under way\n"))
     m.first_look(1)
     m.running()
     m.next_report_in(60)
