@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -48,15 +49,31 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def run_until_sigterm(capsys: pytest.CaptureFixture[str], *argv: str,
-                      after: float = 0.5) -> tuple[int, str, str]:
-    """Run the service in-process and send this process SIGTERM *after* seconds."""
-    timer = threading.Timer(after, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+def run_until_sigterm(capsys: pytest.CaptureFixture[str], status_file: Path, *argv: str
+                      ) -> tuple[int, str, str]:
+    """Run the service in-process; once its status file says it idles (its signal handlers are
+    in place by then), send this process SIGTERM."""
+    done = threading.Event()
+
+    def stop_when_idle() -> None:
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline:
+            try:
+                if json.loads(status_file.read_text())["state"] == "disabled":
+                    time.sleep(0.2)
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=stop_when_idle, daemon=True)
+    thread.start()
     try:
         return run(capsys, *argv)
     finally:
-        timer.cancel()
+        done.set()
+        thread.join(5)
 
 
 def test_help_has_examples_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,7 +118,8 @@ def test_usage_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[s
 
 def test_report_false_says_so_once_and_the_service_idles_until_sigterm(
         capsys: pytest.CaptureFixture[str], home: Path) -> None:
-    code, out, err = run_until_sigterm(capsys, "--node", "mim@localhost", "--cookie", "c",
+    status = home / ".local" / "state" / "mim-metrics-bridge" / "status.json"
+    code, out, err = run_until_sigterm(capsys, status, "--node", "mim@localhost", "--cookie", "c",
                                        "--report", "false")
     assert code == 0 and out == ""
     assert err.count("reporting is disabled by report = false (--report)") == 1
