@@ -118,9 +118,9 @@ def test_usage_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[s
 
 def test_report_false_says_so_once_and_the_service_idles_until_sigterm(
         capsys: pytest.CaptureFixture[str], home: Path) -> None:
-    status = home / ".local" / "state" / "mim-metrics-bridge" / "status.json"
-    code, out, err = run_until_sigterm(capsys, status, "--node", "mim@localhost", "--cookie", "c",
-                                       "--report", "false")
+    code, out, err = run_until_sigterm(capsys, home / "state" / "status.json", "--node",
+                                       "mim@localhost", "--cookie", "c", "--report", "false",
+                                       "--state-dir", str(home / "state"))
     assert code == 0 and out == ""
     assert err.count("reporting is disabled by report = false (--report)") == 1
     assert "the service idles until it is stopped" in err and "received SIGTERM" in err
