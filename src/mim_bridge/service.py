@@ -183,6 +183,8 @@ def error_kind(error: BaseException) -> str:
     """The closed category of a collection error, for metrics and probes (no host names)."""
     from .exit_codes import for_error  # here: exit_codes imports this module's users
 
+    if isinstance(error, OSError) and not isinstance(error, (ErldistError, ReportError)):
+        return "unreachable"  # a socket error below the distribution client
     kind = for_error(error).name.lower()
     return kind if kind in FAILURE_KINDS else "internal"
 

@@ -510,3 +510,13 @@ async def test_the_monitor_follows_the_reports(config: Config) -> None:
     assert m.failures == {"unreachable": 1}
     assert m.nodes_reached == 2 and m.node_reachable is True
     assert m.collection.count == 2 and m.sending.count == 2
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (ConnectionLost("gone"), "unreachable"), (ConnectionResetError(104, "reset"), "unreachable"),
+    (CookieMismatch("wrong"), "auth"), (OddReply("odd"), "internal"),
+])
+def test_error_kinds_are_a_closed_set(error: BaseException, kind: str) -> None:
+    from mim_bridge.health.status import FAILURE_KINDS
+    from mim_bridge.service import error_kind
+    assert error_kind(error) == kind and kind in FAILURE_KINDS
