@@ -1,8 +1,9 @@
-"""``bridge --check``: a step-by-step diagnosis, also the container's HEALTHCHECK.
+"""``bridge --check``: a step-by-step diagnosis for a human (probes use ``health`` instead).
 
 Each step prints one line, ``ok``/``info``/``warn``/``FAIL``, and stops at the first failure of a
 node (later steps depend on earlier ones). Nothing is sent and no report file is written; the GA4
-endpoint is only probed with a TCP connection. The exit status is 0 when at least one node can
+endpoint, Google's unless ``--ga-url`` says otherwise, is only probed with a TCP connection,
+and not at all with ``--no-ga``. The exit status is 0 when at least one node can
 be read (which is what the health of a bridge with failover nodes means), otherwise the status
 of the failure (3 unreachable, 4 cookie, 5 not MongooseIM, 7 TLS). A bridge that a node counts
 as a cluster member (it is not hidden) is a bug of the bridge: status 1 even if nodes can be read.
@@ -77,7 +78,10 @@ async def run_check(config: Config, out: TextIO = sys.stdout) -> int:
     finally:
         await pool.close()
     _check_spool(config, say)
-    await _check_endpoint(config, say)
+    if config.check_ga:
+        await _check_endpoint(config, say)
+    else:
+        say("info", "GA4 endpoint", "not contacted (--no-ga)")
     return status or (int(problems[0]) if problems else 0)
 
 
@@ -232,9 +236,10 @@ async def _check_endpoint(config: Config, say: _Printer) -> None:
             _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError) as e:
         say("warn", "GA4 endpoint", f"cannot connect to {host}:{port} ({e or 'timeout'}); "
-            "reports wait in the spool until it is reachable")
+            "reports wait in the spool until it is reachable (--no-ga skips this step)")
         return
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
-    say("ok", "GA4 endpoint", f"{host}:{port} accepts connections (nothing was sent)")
+    say("ok", "GA4 endpoint", f"{host}:{port} accepts connections (a TCP connection was "
+        "opened and closed, nothing was sent; --no-ga skips this step)")

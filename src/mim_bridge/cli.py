@@ -36,6 +36,9 @@ examples:
   bridge --node mim@host1 --node mim@host2 --config /etc/mongooseim/mongooseim.toml
   BRIDGE_COOKIE=secret bridge --node mongooseim@localhost --once --dry-run
   bridge --node mongooseim@localhost --check              # diagnose step by step
+  bridge --node mongooseim@localhost --check --no-ga      # ... without contacting Google
+  bridge --node mongooseim@localhost --http-listen 127.0.0.1:9795   # /healthz /readyz /metrics
+  mim-metrics-bridge health                               # is the running service healthy?
   bridge --node mongooseim@localhost --once --validate    # ask GA4's validation server
   bridge show                       # the last report as a readable page
   bridge history --last 10          # the transparency log: what was sent, when, GA4's answers
@@ -44,6 +47,9 @@ Every option is also an environment variable BRIDGE_<OPTION> (BRIDGE_NODE is com
 and a key of a [bridge] table in the --config TOML file, which may be MongooseIM's own
 mongooseim.toml; its [services.service_mongoose_system_metrics] section is read too.
 Precedence: flags > environment > file > defaults. DO_NOT_TRACK=1 disables reporting.
+
+The service never exits on its own: with reporting disabled it says why and idles, and a
+failed report waits for the next one; SIGTERM/SIGINT stop it with status 0.
 
 exit statuses: 0 ok or reporting disabled, 1 unexpected error (or --check: the bridge is not
 hidden), 2 bad usage or configuration, 3 node/EPMD unreachable, 4 cookie or handshake refused,
@@ -58,9 +64,10 @@ _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
 _METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
              "report": "true|false", "tls_verify": "true|false", "epmd_port": "PORT",
              "log_format": "text|json", "tracking_id": "G-XXXXXXXXXX", "tracking_secret": "SECRET",
-             "ga_url": "URL"}
+             "ga_url": "URL", "http_listen": "HOST:PORT", "node_concurrency": "N"}
 _GROUPS = {"node": "nodes", "cookie": "nodes", "cookie_file": "nodes", "sname": "nodes",
            "name": "nodes", "epmd_port": "nodes", "discover": "nodes",
+           "node_concurrency": "nodes",
            "initial_report": "reporting", "periodic_report": "reporting", "report": "reporting",
            "tracking_id": "reporting", "tracking_secret": "reporting", "ga_url": "reporting",
            "allow_double_report": "reporting", "report_file": "files", "state_dir": "files",
@@ -121,8 +128,11 @@ def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
                        help="send once to GA4's validation server and print its messages")
     modes.add_argument("--check", action="store_true",
                        help="diagnose step by step (EPMD, cookie, hidden node, version, "
-                       "service, report, MongooseIM's own collector, GA4 endpoint); exit 0 "
-                       "when a node is readable and the bridge hidden")
+                       "service, report, MongooseIM's own collector, and last a TCP "
+                       "connection to the GA4 endpoint, i.e. Google); exit 0 when a node is "
+                       "readable and the bridge hidden")
+    modes.add_argument("--no-ga", action="store_true",
+                       help="with --check: skip the last step, contact nothing but the nodes")
     out = groups["output"]
     out.add_argument("-v", "--verbose", action="count", default=0,
                      help="more detail; tracebacks on errors (-vv: also library logs)")
@@ -223,6 +233,11 @@ async def _dispatch(config: Config) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (see :mod:`mim_bridge.exit_codes`)."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if list(argv[:1]) == ["health"]:
+        from .health.command import main as health
+        return health(argv[1:])
     prog = _prog()
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in LOCAL_COMMANDS:
@@ -237,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(" and ".join("--" + m.replace("_", "-") for m in chosen)
                      + " cannot be combined")
     once = args.pop("once", False)
+    no_ga = args.pop("no_ga", False)
+    if no_ga and chosen != ["check"]:
+        parser.error("--no-ga only goes with --check")
     mode: Mode = chosen[0] if chosen else "once" if once else "service"
     dry_run_format = args.pop("format", None)
     if dry_run_format is not None and mode != "dry_run":
@@ -249,8 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     if dry_run_format is not None:
         config = dataclasses.replace(config, dry_run_format=dry_run_format)
+    if no_ga:
+        config = dataclasses.replace(config, check_ga=False)
     setup_logging(config.log_format, verbosity,
                   secrets=[d.api_secret for d in config.destinations])
+    for level, note in config.notes:
+        log.log(level, "%s", note)
     if config.mode != "service" and len(config.nodes) == 1:
         # The final error line says it already; no failover to announce.
         logging.getLogger("mim_bridge.collect.cluster").addFilter(_without_seed_failures)

@@ -29,8 +29,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
+from .cookie import CookieFileError, default_paths, read_cookie_file
 from .ga4 import Destination, TrackingIdError, destinations_for, tracking_destination
+from .localfiles import (
+    MAX_CONFIG_FILE,
+    STATE_DIR_NAME,
+    FileMissing,
+    FileRefused,
+    default_state_dir,
+    read_bounded,
+)
 from .report import DEFAULT_REPORT_FILENAME
 
 if TYPE_CHECKING:
@@ -39,16 +49,18 @@ if TYPE_CHECKING:
 # The erldist imports are inside the functions that need them: importing the package starts
 # asyncio (~50 ms), and the commands that only read local files (show, history) never need it.
 
-__all__ = ["OPTIONS", "Config", "ConfigError", "LocalConfig", "Mode", "load", "load_local",
-           "parse_bool", "parse_duration", "parse_size"]
+__all__ = ["MAX_CONFIG_FILE", "MAX_DURATION", "OPTIONS", "STATE_DIR_NAME", "Config",
+           "ConfigError", "LocalConfig", "Mode", "default_state_dir", "load", "load_local",
+           "parse_bool", "parse_duration", "parse_listen", "parse_size", "parse_url"]
 
 Mode = Literal["service", "once", "dry_run", "validate", "check"]
 SERVICE_SECTION = "service_mongoose_system_metrics"
 log = logging.getLogger(__name__)
-STATE_DIR_NAME = "mim-metrics-bridge"
 DEFAULT_HISTORY_SIZE = 1024 ** 2
 MIN_HISTORY_SIZE = 16 * 1024
 MAX_HISTORY_SIZE = 64 * 1024 ** 2  # a file of a quarter of it is still read whole
+# Longer durations are typing mistakes, and far longer ones overflow the clocks that use them.
+MAX_DURATION = 365 * 86400.0
 
 
 class ConfigError(ValueError):
@@ -72,7 +84,10 @@ def parse_duration(raw: object, *, bare_unit: float = 0.001) -> float:
     if isinstance(raw, bool):
         raise ValueError(_DURATION_HELP)  # noqa: TRY004 - ValueError is the parsers' contract
     if isinstance(raw, (int, float)):
-        value = float(raw) * bare_unit
+        try:
+            value = float(raw) * bare_unit
+        except OverflowError:  # an integer beyond any float
+            raise ValueError("must be at most a year (365d)") from None
     else:
         text = str(raw).strip().replace("_", "")
         try:
@@ -88,6 +103,8 @@ def parse_duration(raw: object, *, bare_unit: float = 0.001) -> float:
                 raise ValueError(_DURATION_HELP) from None
     if math.isnan(value) or value < 0 or math.isinf(value):
         raise ValueError("must be a finite duration of zero or more")
+    if value > MAX_DURATION:
+        raise ValueError("must be at most a year (365d)")
     return value
 
 
@@ -190,6 +207,61 @@ def _period(raw: object) -> float:
     return value
 
 
+def parse_url(raw: object) -> str:
+    """An http(s) URL without credentials, query or fragment (the GA4 endpoint override)."""
+    text = _text(raw)
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises for a port that is not a number in range
+    except ValueError as e:
+        raise ValueError(f"is not a valid URL ({e}); use e.g. "
+                         "https://www.google-analytics.com/mp/collect") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http(s) URL with a host; use e.g. "
+                         "https://www.google-analytics.com/mp/collect")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment; measurement_id and api_secret "
+                         "are added by the bridge")
+    if port == 0:
+        raise ValueError("port 0 cannot be connected to")
+    return text
+
+
+def parse_listen(raw: object) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT``; an empty host means every interface; port 0 picks one)."""
+    text = _text(raw)
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9795 or 0.0.0.0:9795")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError("write an IPv6 address in brackets, e.g. [::1]:9795")
+    if any(c.isspace() or c in "[]/@" for c in host):
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9795 or 0.0.0.0:9795")
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError("expected a port number between 0 and 65535 after the colon")
+    return host, int(port_text)
+
+
+def _count(low: int, high: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool):
+            raise ValueError("expected a whole number")  # noqa: TRY004 - the parsers' contract
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}")
+        return value
+    return parse
+
+
 # ---------------------------------------------------------------------------------- the options
 
 @dataclass(frozen=True)
@@ -228,12 +300,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("periodic_report", _period, 10800.0, "interval between reports: milliseconds "
            "like MongooseIM, or a duration (5m, 3h)", "periodic_report"),
     Option("report", parse_bool, None, "true: report silently; false: collect and send nothing "
-           "and exit; unset: log the transparency notice, then report", "report"),
+           "(the service says so once and idles until stopped; --once exits 0); unset: log the "
+           "transparency notice, then report", "report"),
     Option("tracking_id", _text, None, "a private GA4 measurement id (G-...) that receives every "
            "report too; needs --tracking-secret", "tracking_id"),
     Option("tracking_secret", _text, None, "the Measurement Protocol API secret of "
            "--tracking-id"),
-    Option("ga_url", _text, None, "the GA4 collect endpoint "
+    Option("ga_url", parse_url, None, "the GA4 collect endpoint "
            "(default https://www.google-analytics.com/mp/collect)"),
     Option("report_file", _path, None, "where the last report is written "
            f"(default ./{DEFAULT_REPORT_FILENAME})"),
@@ -252,6 +325,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("allow_double_report", parse_bool, False, "report nodes whose own in-VM "
            "system-metrics service already sends to GA4"),
     Option("discover", parse_bool, True, "also report the other members of the node's cluster"),
+    Option("node_concurrency", _count(1, 256), 8, "read at most this many cluster members at "
+           "once (connections being opened and reports being collected)"),
     Option("connect_timeout", _seconds, 5.0, "limit for EPMD lookup and handshake (seconds, or "
            "a duration)"),
     Option("call_timeout", _seconds, 10.0, "limit for each remote call (seconds, or a duration)"),
@@ -266,6 +341,8 @@ OPTIONS: tuple[Option, ...] = (
            "where, what GA4 answered) in history.jsonl in the state directory"),
     Option("history_size", _history_size, DEFAULT_HISTORY_SIZE, "disk space of the "
            "transparency log, in 4 files that rotate (262144, 256k, 1M; 16k to 64M)"),
+    Option("http_listen", parse_listen, None, "serve /healthz, /readyz and /metrics (Prometheus) "
+           "on HOST:PORT; never contacts the cluster or GA4 (default: off)"),
 )
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
@@ -307,6 +384,12 @@ class Config:
     history: bool = True
     history_size: int = DEFAULT_HISTORY_SIZE
     dry_run_format: str = "jsonl"  # --format: jsonl (request bodies), json or table
+    node_concurrency: int = 8
+    http_listen: tuple[str, int] | None = None
+    # --check: also open a TCP connection to the GA4 endpoint (--no-ga turns it off)
+    check_ga: bool = True
+    # (log level, message) found while loading, logged once logging is set up
+    notes: tuple[tuple[int, str], ...] = ()
 
     @property
     def destinations(self) -> list[Destination]:
@@ -330,12 +413,6 @@ class Config:
 
 # ---------------------------------------------------------------------------------- loading
 
-def default_state_dir(environ: Mapping[str, str]) -> Path:
-    xdg = environ.get("XDG_STATE_HOME", "").strip()
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
-    return base / STATE_DIR_NAME
-
-
 def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, *,
          mode: Mode = "service", verbosity: int = 0, config_file: str | None = None,
          cwd: Path | None = None) -> Config:
@@ -350,7 +427,7 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, 
         raise ConfigError("no MongooseIM node given; pass --node NAME@HOST "
                           "(e.g. --node mongooseim@localhost) or set BRIDGE_NODE")
     own_name, style = _own_name(values, sources)
-    cookie, cookie_source = _cookie(values, sources)
+    cookie, cookie_source, notes = _cookie(values, sources, env)
     return Config(
         nodes=values["node"],
         cookie=cookie,
@@ -382,6 +459,9 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, 
         sources=sources,
         history=values["history"],
         history_size=values["history_size"],
+        node_concurrency=values["node_concurrency"],
+        http_listen=values["http_listen"],
+        notes=notes,
     )
 
 
@@ -489,10 +569,10 @@ def _own_name(values: Mapping[str, Any], sources: Mapping[str, str]
     return given, style
 
 
-def _cookie(values: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str, str]:
-    """The cookie value and a description of its source; reads the cookie file."""
-    from .erldist import LocalError, read_cookie
-
+def _cookie(values: Mapping[str, Any], sources: Mapping[str, str], env: Mapping[str, str]
+            ) -> tuple[str, str, tuple[tuple[int, str], ...]]:
+    """The cookie, a description of its source, and notes about its file; reads the file the
+    way ``erl`` does (:mod:`mim_bridge.cookie`)."""
     flag_rank = {"flag": 0, "env": 1, "file": 2, "default": 3}
 
     def rank(name: str) -> int:
@@ -507,25 +587,26 @@ def _cookie(values: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str,
         raise ConfigError(f"both {sources['cookie']} and {sources['cookie_file']} are set; "
                           "give the cookie one way only")
     if values["cookie"] is not None and not use_file:
-        return values["cookie"], sources["cookie"]
-    path: Path = values["cookie_file"] or Path.home() / ".erlang.cookie"
-    source = f"{sources['cookie_file']} {path}" if use_file else f"{path}"
-    try:
-        cookie = read_cookie(path)
-    except LocalError:
-        if not use_file and not path.exists():
+        return values["cookie"], sources["cookie"], ()
+    if use_file:
+        path: Path = values["cookie_file"]
+        source = f"{sources['cookie_file']} {path}"
+    else:
+        # Like erl: ~/.erlang.cookie, else $XDG_CONFIG_HOME/erlang/.erlang.cookie.
+        candidates = default_paths(env)
+        found = [p for p in candidates if os.path.lexists(p)]
+        if not found:
             raise ConfigError(
-                f"no Erlang cookie: {path} does not exist; pass --cookie-file with the node's "
-                "cookie file (e.g. /var/lib/mongooseim/.erlang.cookie) or set BRIDGE_COOKIE"
-            ) from None
-        reason = "it does not exist" if not path.exists() else (
-            "it is a directory" if path.is_dir() else "permission denied")
-        raise ConfigError(
-            f"cannot read the cookie file {path}: {reason}; make it readable by the bridge's "
-            "user, or pass the cookie in BRIDGE_COOKIE") from None
-    if not cookie:
-        raise ConfigError(f"the cookie file {path} is empty; it must hold the node's cookie")
-    return cookie, source
+                f"no Erlang cookie: neither {' nor '.join(map(str, candidates))} exists; pass "
+                "--cookie-file with the node's cookie file (e.g. "
+                "/var/lib/mongooseim/.erlang.cookie) or set BRIDGE_COOKIE")
+        path = found[0]
+        source = str(path)
+    try:
+        cookie_file = read_cookie_file(path)
+    except CookieFileError as e:
+        raise ConfigError(f"{e}; fix the file, or pass the cookie in BRIDGE_COOKIE") from None
+    return cookie_file.cookie, source, cookie_file.notes
 
 
 def _tracking(values: Mapping[str, Any], sources: Mapping[str, str]) -> Destination | None:
@@ -565,14 +646,24 @@ def _tls(values: Mapping[str, Any]) -> TlsOptions | None:
 def _toml_layers(path: Path) -> list[tuple[dict[str, object], Callable[[str], str]]]:
     """``[bridge]`` first, then MongooseIM's service section (in MongooseIM's units)."""
     try:
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
+        data, _ = read_bounded(path, MAX_CONFIG_FILE)
+    except FileMissing:
         raise ConfigError(f"configuration file {path} does not exist") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read configuration file {path}: {e.strerror or e}") from None
+    except FileRefused as e:
+        raise ConfigError(f"cannot read configuration file {path}: {e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text (byte "
+                          f"0x{data[e.start]:02x} at offset {e.start}); TOML files are UTF-8"
+                          ) from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"configuration file {path} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"configuration file {path} nests arrays or tables too deeply to be "
+                          "a configuration file") from None
     name = path.name
     bridge = doc.get("bridge", {})
     if not isinstance(bridge, dict):

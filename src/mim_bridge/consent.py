@@ -16,6 +16,7 @@ from .report import safe_version
 __all__ = [
     "GITHUB_URL",
     "PRIVACY_POLICY_URL",
+    "all_nodes_opted_out",
     "disabled",
     "double_report",
     "node_opted_out",
@@ -44,9 +45,17 @@ def transparency_notice(report_file: Path) -> str:
     )
 
 
-def disabled(reason: str) -> str:
+def disabled(reason: str, *, idle: bool = False) -> str:
+    """*idle*: the service stays up (health endpoints answer) instead of exiting."""
+    then = ("the service idles until it is stopped" if idle else "the bridge exits")
     return (f"system metrics reporting is disabled by {reason}: nothing is collected or sent; "
-            "the bridge exits")
+            f"{then}")
+
+
+def all_nodes_opted_out() -> str:
+    return ("every node has report = false in its [services.service_mongoose_system_metrics]: "
+            "nothing is sent; the service idles until it is stopped (restart it after changing "
+            "the nodes' configuration)")
 
 
 def node_opted_out(node: str) -> str:

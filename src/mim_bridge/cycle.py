@@ -134,7 +134,7 @@ class Reporter:
         cluster = await self._collect(
             self.pool.get, self.pool.order(cfg.nodes), self.state.previous(),
             discover=cfg.discover if discover is None else discover,
-            call_timeout=cfg.call_timeout)
+            call_timeout=cfg.call_timeout, concurrency=cfg.node_concurrency)
         await self.pool.keep_only([*cfg.nodes, *(m for r in cluster.nodes for m in r.members),
                                    *(r.node for r in cluster.nodes)])
         client_id = resolve_client_id(cluster.client_id, cfg.state_dir / DEFAULT_STATE_FILENAME)

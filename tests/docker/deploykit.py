@@ -26,6 +26,7 @@ MIM_CONFIG = DOCKER_DIR / "mongooseim" / "mongooseim.toml"
 COOKIE_WRAPPER = DOCKER_DIR / "mongooseim" / "start-with-cookie.sh"
 SYSTEMD_UNIT = DOCS_DIR / "mim-metrics-bridge.service"
 K8S_MANIFEST = DOCS_DIR / "kubernetes-sidecar.yaml"
+K8S_DEPLOYMENT = DOCS_DIR / "kubernetes-deployment.yaml"
 DEPLOY_README = DOCS_DIR / "README.md"
 
 #: The console script every deployment runs (never `bridge`: iproute2 owns /usr/sbin/bridge).

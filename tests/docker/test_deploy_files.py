@@ -31,6 +31,7 @@ from deploykit import (
     DOCKER_DIR,
     DOCKERFILE,
     DOCKERIGNORE,
+    K8S_DEPLOYMENT,
     K8S_MANIFEST,
     KNOWN_ENV,
     MIM_CONFIG,
@@ -375,13 +376,13 @@ def test_compose_bridge_service(
     for dep in (*MIM_SERVICES, FAKE_GA_SERVICE):
         assert dep in bridge["depends_on"]
 
-    # Health: the image's HEALTHCHECK (checked below), unless overridden with another --check.
+    # Health: the image's HEALTHCHECK (checked below), unless overridden with another one that
+    # does not touch the cluster or Google (never --check, a full collection and a probe of GA4).
     healthcheck = bridge.get("healthcheck")
     if healthcheck is not None:
         assert not healthcheck.get("disable"), "keep the bridge's health check"
         test = [str(t) for t in healthcheck["test"]]
-        assert test[:2] == ["CMD", CONSOLE_SCRIPT] and "--check" in test
-        parse_bridge_args(test[2:])
+        assert test[:3] == ["CMD", CONSOLE_SCRIPT, "health"] and "--check" not in test
 
     assert bridge.get("read_only") is True and "ALL" in bridge.get("cap_drop", [])
 
@@ -521,7 +522,7 @@ def test_dockerfile_entrypoint_is_the_installed_console_script(dockerfile) -> No
     entrypoint = exec_form(runtime.last("ENTRYPOINT") or "")
     assert entrypoint == [CONSOLE_SCRIPT], f"ENTRYPOINT must be exec form [{CONSOLE_SCRIPT!r}]"
     scripts = script_names()
-    assert scripts.get(CONSOLE_SCRIPT) == "mim_bridge.cli:main", scripts
+    assert scripts.get(CONSOLE_SCRIPT) == "mim_bridge.entry:main", scripts
     # Installed into the virtualenv that is on PATH.
     env: dict[str, str] = {}
     for args in runtime.all("ENV"):
@@ -546,12 +547,20 @@ def test_dockerfile_runs_as_non_root(dockerfile) -> None:
         assert keys.index("USER") < keys.index("ENTRYPOINT")
 
 
-def test_dockerfile_healthcheck_runs_check(dockerfile) -> None:
+def test_dockerfile_healthcheck_reads_the_status_file_not_the_cluster(dockerfile) -> None:
+    """`health` judges the status file the service keeps; --check (a full collection plus a
+    connection to Google every 30 s, ~30 MiB a probe) is for humans."""
     opts, command = split_healthcheck(dockerfile.stages[-1].last("HEALTHCHECK") or "")
     assert command is not None, "HEALTHCHECK NONE"
-    assert command[0] == CONSOLE_SCRIPT and "--check" in command
-    parse_bridge_args(command[1:])
+    assert command[:2] == [CONSOLE_SCRIPT, "health"] and "--check" not in command
     assert {"interval", "timeout", "start-period", "retries"} <= set(opts)
+    env: dict[str, str] = {}
+    for args in dockerfile.stages[-1].all("ENV"):
+        env.update(parse_env_instruction(args))
+    host, _, port = env["BRIDGE_HTTP_LISTEN"].rpartition(":")
+    assert host == "0.0.0.0", "the endpoint is on in the image, for probes from outside"
+    exposed = [p for args in dockerfile.stages[-1].all("EXPOSE") for p in args.split()]
+    assert port in exposed
 
 
 def test_dockerfile_cookie_state_and_env(dockerfile) -> None:
@@ -812,10 +821,13 @@ def test_kubernetes_sidecar(k8s_docs: list[dict[str, Any]]) -> None:
     sc = bridge["securityContext"]
     assert sc["runAsNonRoot"] is True and sc["allowPrivilegeEscalation"] is False
     assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"]["drop"] == ["ALL"]
+    ports = {p["name"]: p["containerPort"] for p in bridge["ports"]}
+    listen = env["BRIDGE_HTTP_LISTEN"]["value"]
     for probe in ("livenessProbe", "startupProbe"):
-        command = bridge[probe]["exec"]["command"]
-        assert command[0] == CONSOLE_SCRIPT and "--check" in command
-        parse_bridge_args(command[1:])
+        get = bridge[probe]["httpGet"]
+        assert get["path"] == "/healthz" and str(ports[get["port"]]) == listen.rsplit(":", 1)[1]
+    # A sidecar that is not ready takes MongooseIM's pod out of its Services: no readiness.
+    assert "readinessProbe" not in bridge
     state = next(m for m in bridge["volumeMounts"] if m["mountPath"] == STATE_DIR)
     assert state["name"] in {t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]}
     assert "args" not in bridge or "--cookie" not in bridge["args"]
@@ -867,7 +879,10 @@ def test_deployment_readme_explains_the_kit() -> None:
         "/usr/sbin/bridge",
         SYSTEMD_UNIT.name,
         K8S_MANIFEST.name,
+        K8S_DEPLOYMENT.name,
         "--check",
+        "health",
+        "/readyz",
         "service_mongoose_system_metrics",
         "BRIDGE_DISCOVER=false",
         "systemd-analyze verify",
@@ -932,11 +947,14 @@ def test_compose_bridge_configuration_loads(
     assert (service.initial_report, service.periodic_report) == (30.0, 3 * 3600.0)
     assert service.report is None, "unset: the bridge logs its transparency notice, then reports"
 
+    assert service.http_listen == ("0.0.0.0", 9795)
+    # The health check is a separate process that sees only the environment: it must find the
+    # status file in the state directory the service uses.
+    from mim_bridge.health.command import state_dir
+
     _, health = split_healthcheck(dockerfile.stages[-1].last("HEALTHCHECK") or "")
-    assert health is not None
-    check = _load_like_main(health[1:], environ, tmp_path)
-    assert check.mode == "check" and check.nodes == service.nodes
-    assert check.ga_url == service.ga_url
+    assert health == [CONSOLE_SCRIPT, "health"]
+    assert state_dir(None, None, environ) == service.state_dir
 
 
 def test_systemd_unit_configuration_loads(real_cli: None, unit, tmp_path: Path) -> None:
@@ -975,5 +993,74 @@ def test_kubernetes_sidecar_configuration_loads(
     assert service.nodes == ("mongooseim@mongooseim-0.mongooseim.chat.svc.cluster.local",)
     assert service.discover is False, "each sidecar reports its own node only"
     assert service.own_name is None, "the bridge picks a unique hidden long name itself"
-    probe = _load_like_main(bridge["livenessProbe"]["exec"]["command"][1:], environ, tmp_path)
-    assert probe.mode == "check" and probe.nodes == service.nodes
+    assert service.http_listen == ("0.0.0.0", 9795)
+
+
+# ------------------------------------------------------------------------------------------------
+# docs/deployment/kubernetes-deployment.yaml
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def k8s_deployment_docs() -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(K8S_DEPLOYMENT.read_text()) if d]
+
+
+def test_kubernetes_deployment(k8s_deployment_docs: list[dict[str, Any]]) -> None:
+    kinds = {d["kind"]: d for d in k8s_deployment_docs}
+    deployment = kinds["Deployment"]
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate", (
+        "exactly one bridge per cluster, never two during an update"
+    )
+    pod = spec["template"]["spec"]
+    (bridge,) = pod["containers"]
+    env = {e["name"]: e for e in bridge["env"]}
+    check_bridge_env({k: e.get("value") for k, e in env.items() if "value" in e})
+    assert "BRIDGE_COOKIE" not in env and env.get("BRIDGE_DISCOVER") is None
+    ports = {p["name"]: p["containerPort"] for p in bridge["ports"]}
+    port = env["BRIDGE_HTTP_LISTEN"]["value"].rsplit(":", 1)[1]
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        get = bridge[probe]["httpGet"]
+        assert get["path"] == path and str(ports[get["port"]]) == port
+    assert bridge["resources"]["limits"]["memory"] == "64Mi"
+    sc = bridge["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True
+    state = next(m for m in bridge["volumeMounts"] if m["mountPath"] == STATE_DIR)
+    volume = next(v for v in pod["volumes"] if v["name"] == state["name"])
+    assert volume["persistentVolumeClaim"]["claimName"] == \
+        kinds["PersistentVolumeClaim"]["metadata"]["name"]
+
+
+def test_kubernetes_deployment_configuration_loads(
+    real_cli: None, k8s_deployment_docs: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    deployment = next(d for d in k8s_deployment_docs if d["kind"] == "Deployment")
+    (bridge,) = deployment["spec"]["template"]["spec"]["containers"]
+    environ = {
+        e["name"]: str(e["value"]).replace("$(POD_NAMESPACE)", "chat")
+        for e in bridge["env"]
+        if "value" in e
+    }
+    cookie = tmp_path / "erlang_cookie"
+    cookie.write_text("COOKIE\n")
+    environ["BRIDGE_COOKIE_FILE"] = str(cookie)
+    service = _load_like_main([], environ, tmp_path)
+    assert service.nodes == tuple(
+        f"mongooseim@mongooseim-{i}.mongooseim.chat.svc.cluster.local" for i in (0, 1)
+    )
+    assert service.discover is True and service.node_concurrency == 8
+    assert service.http_listen == ("0.0.0.0", 9795)
+
+
+def test_kubernetes_deployment_matches_the_api_schema(
+    k8s_deployment_docs: list[dict[str, Any]],
+) -> None:
+    kubernetes_validate = pytest.importorskip(
+        "kubernetes_validate", reason="pip install kubernetes-validate for the schema check"
+    )
+    for doc in k8s_deployment_docs:
+        try:
+            kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+        except kubernetes_validate.ValidationError as e:
+            pytest.fail(f"{doc['kind']} {doc['metadata']['name']}: {e}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+
 import launcher
 import pytest
 
@@ -98,3 +102,45 @@ def test_unwritable_report_file(bridge: Bridge, node: launcher.StandIn) -> None:
                         "--report-file", str(blocker / "report.json"))
     assert result.returncode == ExitCode.LOCAL_FILES
     one_line_error(result.stderr, "report file", "--report-file")
+
+
+@pytest.mark.parametrize(("args", "env", "phrases"), [
+    (["--cookie-file", "{fifo}"], {"BRIDGE_COOKIE": ""}, ["FIFO", "not a regular file"]),
+    (["--cookie-file", "/dev/zero"], {"BRIDGE_COOKIE": ""}, ["character device"]),
+    (["--cookie-file", "{two_lines}"], {"BRIDGE_COOKIE": ""},
+     ["line 2 is not empty", "Bad characters in cookie"]),
+    (["--config", "/dev/zero"], {}, ["cannot read configuration file /dev/zero",
+                                     "character device"]),
+    (["--config", "{fifo}"], {}, ["FIFO"]),
+    (["--config", "{latin1}"], {}, ["is not UTF-8 text (byte 0xe9"]),
+    ([], {"BRIDGE_GA_URL": "http://[::1"}, ["BRIDGE_GA_URL='http://[::1'", "not a valid URL"]),
+    (["--periodic-report", "99999999999999999999d"], {}, ["at most a year"]),
+    (["--no-ga"], {}, ["--no-ga only goes with --check"]),
+    (["--http-listen", "127.0.0.1:{busy_port}"], {}, ["cannot listen on 127.0.0.1:",
+                                                      "--http-listen"]),
+])
+def test_input_gaps_end_the_service_with_one_line_and_status_2(
+        bridge: Bridge, node: launcher.StandIn, ga: FakeGA, args: list[str],
+        env: dict[str, str], phrases: list[str]) -> None:
+    """Each of these used to be a traceback, a hang, or a crash later on (issue 10, item 7)."""
+    fifo = bridge.tmp / "fifo"
+    if not fifo.exists():
+        os.mkfifo(fifo, 0o600)
+    (bridge.tmp / "two-lines").write_bytes(b"standin\nsecond line\n")
+    (bridge.tmp / "two-lines").chmod(0o400)
+    (bridge.tmp / "latin1.toml").write_bytes(b"[bridge]\nnode = \"caf\xe9@host\"\n")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        values = {"fifo": str(fifo), "two_lines": str(bridge.tmp / "two-lines"),
+                  "latin1": str(bridge.tmp / "latin1.toml"),
+                  "busy_port": str(busy.getsockname()[1])}
+        started = time.monotonic()
+        result = bridge.run("--node", node.name, "--report", "true",
+                            *(a.format(**values) for a in args), timeout=30, **env)
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("bridge: error: ") and all(p in last for p in phrases), result.stderr
+    assert ga.requests == []

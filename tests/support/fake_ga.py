@@ -212,6 +212,10 @@ class FakeGA:
         if kind not in HOSTILE_KINDS:
             raise ValueError(f"not a hostile fault: {kind!r}")
         self.add_fault(kind, count, arg)
+    def clear_faults(self) -> None:
+        """Behave normally again (the queued faults are dropped; the records are kept)."""
+        with self._state.lock:
+            self._state.faults.clear()
 
     def reset(self) -> None:
         with self._state.lock:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +47,33 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_until_sigterm(capsys: pytest.CaptureFixture[str], status_file: Path, *argv: str
+                      ) -> tuple[int, str, str]:
+    """Run the service in-process; once its status file says it idles (its signal handlers are
+    in place by then), send this process SIGTERM."""
+    done = threading.Event()
+
+    def stop_when_idle() -> None:
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline:
+            try:
+                if json.loads(status_file.read_text())["state"] == "disabled":
+                    time.sleep(0.2)
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=stop_when_idle, daemon=True)
+    thread.start()
+    try:
+        return run(capsys, *argv)
+    finally:
+        done.set()
+        thread.join(5)
 
 
 def test_help_has_examples_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,11 +116,25 @@ def test_usage_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[s
     assert "Traceback" not in err
 
 
-def test_report_false_says_so_once_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false")
+def test_report_false_says_so_once_and_the_service_idles_until_sigterm(
+        capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    code, out, err = run_until_sigterm(capsys, home / "state" / "status.json", "--node",
+                                       "mim@localhost", "--cookie", "c", "--report", "false",
+                                       "--state-dir", str(home / "state"))
     assert code == 0 and out == ""
     assert err.count("reporting is disabled by report = false (--report)") == 1
+    assert "the service idles until it is stopped" in err and "received SIGTERM" in err
     assert "MongooseIM docs" not in err
+    # it kept no status file behind: `health` says at once that it is not running
+    assert not list(home.rglob("status.json"))
+
+
+def test_report_false_once_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false",
+                       "--once")
+    assert code == 0
+    assert err.count("reporting is disabled by report = false (--report)") == 1
+    assert "the bridge exits" in err
 
 
 def test_do_not_track(capsys: pytest.CaptureFixture[str],
@@ -100,14 +145,15 @@ def test_do_not_track(capsys: pytest.CaptureFixture[str],
 
 
 def test_cookie_on_the_command_line_is_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
-    _, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false")
+    _, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false",
+                    "--once")
     assert "visible to other users in the process list" in err
     assert "--cookie-file" in err
 
 
 def test_json_log_format(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--report", "false",
-                       "--log-format", "json")
+                       "--log-format", "json", "--once")
     records = [json.loads(line) for line in err.splitlines()]
     assert code == 0
     assert {r["level"] for r in records} <= {"info", "warning"}

@@ -209,7 +209,7 @@ def test_unreadable_cookie_file(env: dict[str, str], tmp_path: Path) -> None:
         cfg(env, {"cookie_file": str(tmp_path)})
     empty = tmp_path / "empty"
     empty.write_text("\n")
-    with pytest.raises(ConfigError, match="is empty"):
+    with pytest.raises(ConfigError, match="holds no cookie"):
         cfg(env, {"cookie_file": str(empty)})
 
 

@@ -93,7 +93,7 @@ class FakeCollector:
 
     async def __call__(self, get_connection: Any, seeds: list[str],
                        previous: Mapping[str, Mapping[str, int]], *, discover: bool,
-                       call_timeout: float) -> ClusterReport:
+                       call_timeout: float, concurrency: int) -> ClusterReport:
         index = len(self.calls)
         self.calls.append((self.clock.t, {k: dict(v) for k, v in previous.items()}))
         self.clock.t += self.duration.get(index, 0.0)
@@ -411,3 +411,113 @@ async def test_logs_show_only_a_safe_version(config: Config, caplog: pytest.LogC
         await service.run()
     assert f"(MongooseIM {shown})" in caplog.text
     assert "acme" not in caplog.text and "secret" not in caplog.text
+
+
+# ------------------------------------------------------------------ nothing kills the service
+
+class OddReply(Exception):
+    """Stands for anything a collector or a library may throw that nobody foresaw."""
+
+
+@pytest.mark.parametrize("error", [OddReply("a well-formed but odd reply"), KeyError("x"),
+                                   TypeError("'NoneType' object is not subscriptable"),
+                                   MemoryError()])
+@aio
+async def test_an_unexpected_error_is_one_line_counted_and_the_next_slot_runs(
+        config: Config, caplog: pytest.LogCaptureFixture, error: BaseException) -> None:
+    script = [[node_report(A, total=1)], error, [node_report(A, total=3)]]
+    service, collector, session = make(config, script, horizon=1030)
+    assert await service.run() == 0
+    assert times(collector) == [1005, 1015, 1025]  # no retry storm: the next slot, on time
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is None
+    assert errors[0].getMessage().startswith(f"report 2: unexpected error: {type(error).__name__}")
+    assert "-v shows the traceback" in errors[0].getMessage()
+    reports = service.monitor.reports
+    assert reports["internal_error"] == 1
+    # both other reports went to the sender (sent, or spooled if a loaded machine ate the
+    # sender's 0.2 s budget)
+    assert reports["sent"] + reports["spooled"] == 2 and len(session.bodies) <= 2
+
+
+@aio
+async def test_with_v_the_unexpected_error_carries_its_traceback(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    config = replace(config, verbosity=1)
+    service, _, _ = make(config, [OddReply("odd"), [node_report(A)]], horizon=1020)
+    await service.run()
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.exc_info is not None and error.exc_info[0] is OddReply
+
+
+@aio
+async def test_an_error_while_sending_does_not_end_the_loop(config: Config) -> None:
+    service, collector, _ = make(config, [[node_report(A)]], horizon=1030)
+    real_send = service.reporter.send
+    calls = 0
+
+    async def flaky(*args: Any, **kw: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the sender blew up")
+        return await real_send(*args, **kw)
+
+    service.reporter.send = flaky  # type: ignore[method-assign]
+    assert await service.run() == 0
+    assert len(collector.calls) == 3 and service.monitor.reports["internal_error"] == 1
+
+
+@aio
+async def test_startup_survives_an_unexpected_error_of_the_first_look(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    service, _, session = make(config, [OddReply("odd"), [node_report(A)]], horizon=1010)
+    assert await _startup(service) == 0
+    assert "the first look at the cluster failed with an unexpected error: OddReply" in \
+        caplog.text
+    assert len(session.bodies) == 1
+
+
+# ------------------------------------------------------------------ opting out keeps it up
+
+@aio
+async def test_every_node_opted_out_idles_instead_of_exiting(
+        config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    from mim_bridge.service import MonotonicClock
+    opted_out = node_report(A, service=InVmService(True, False, False))
+    service, collector, session = make(config, [[opted_out]])
+    service.clock = MonotonicClock()
+    config_fast = replace(config, initial_report=0.0)
+    service.config = config_fast
+    caplog.set_level(logging.INFO)
+    task = asyncio.ensure_future(service.run())
+    await asyncio.sleep(0.3)
+    assert not task.done()  # idle, not gone: no restart loop under a supervisor
+    assert service.monitor.state == "disabled"
+    assert service.monitor.verdict().ready
+    assert "every node has report = false" in caplog.text
+    assert len(collector.calls) == 1 and session.bodies == []
+    service.request_stop()
+    assert await asyncio.wait_for(task, 2) == 0
+
+
+@aio
+async def test_the_monitor_follows_the_reports(config: Config) -> None:
+    script = [[node_report(A)], ConnectionLost("gone"), [node_report(A), node_report(B)]]
+    service, _, _ = make(config, script, horizon=1020)
+    await service.run()
+    m = service.monitor
+    assert m.reports["sent"] + m.reports["spooled"] == 2 and m.reports["not_collected"] == 1
+    assert m.failures == {"unreachable": 1}
+    assert m.nodes_reached == 2 and m.node_reachable is True
+    assert m.collection.count == 2 and m.sending.count == 2
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (ConnectionLost("gone"), "unreachable"), (ConnectionResetError(104, "reset"), "unreachable"),
+    (CookieMismatch("wrong"), "auth"), (OddReply("odd"), "internal"),
+])
+def test_error_kinds_are_a_closed_set(error: BaseException, kind: str) -> None:
+    from mim_bridge.health.status import FAILURE_KINDS
+    from mim_bridge.service import error_kind
+    assert error_kind(error) == kind and kind in FAILURE_KINDS

@@ -40,11 +40,14 @@ async def _collect(get_connection: GetConnection, node: str,
 
 async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
                           previous: Mapping[str, Mapping[str, int]] | None = None, *,
-                          discover: bool = True, call_timeout: float = 10.0) -> ClusterReport:
+                          discover: bool = True, call_timeout: float = 10.0,
+                          concurrency: int = 8) -> ClusterReport:
     """Read the first reachable seed, then (with *discover*) every other cluster member.
 
     Errors of the seeds propagate (the last one) when none answers; a discovered member that
     cannot be read is skipped with its reason, so one sick node does not silence the others.
+    At most *concurrency* members are being connected to and read at any moment: a cluster of
+    thousands must not open thousands of sockets at once. Failures are logged as one summary.
     """
     previous = previous or {}
     first: NodeReport | None = None
@@ -63,19 +66,45 @@ async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
     skipped: dict[str, str] = {}
     others = [n for n in dict.fromkeys(first.members if discover else seeds) if n != first.node]
     if others:
-        results = await asyncio.gather(
-            *(_collect(get_connection, n, previous, call_timeout) for n in others),
-            return_exceptions=True)
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(node: str) -> NodeReport:
+            async with gate:
+                return await _collect(get_connection, node, previous, call_timeout)
+
+        results = await asyncio.gather(*(one(n) for n in others), return_exceptions=True)
+        failures: dict[str, list[str]] = {}
         for node, res in zip(others, results):
             if isinstance(res, NodeReport):
                 reports.append(res)
             elif isinstance(res, (ErldistError, CollectError, OSError)):
                 skipped[node] = str(res)
-                log.warning("skipping cluster member %s: %s", node, res)
+                failures.setdefault(type(res).__name__, []).append(node)
+                log.debug("skipping cluster member %s: %s", node, res)
             else:
                 raise res
+        if failures:
+            log.warning("%s", _skipped_summary(failures, skipped, len(others)))
     ids = {r.client_id for r in reports if r.client_id}
     if len(ids) > 1:
         log.warning("cluster members report %d different cluster ids; using %s's", len(ids),
                     first.node)
     return ClusterReport(first.client_id or next(iter(ids), None), reports, skipped)
+
+
+EXAMPLES = 3
+
+
+def _skipped_summary(failures: Mapping[str, list[str]], reasons: Mapping[str, str],
+                     members: int) -> str:
+    """One line for every member that could not be read, grouped by kind of error."""
+    count = sum(len(nodes) for nodes in failures.values())
+    parts = []
+    for kind, nodes in sorted(failures.items(), key=lambda kv: len(kv[1]), reverse=True):
+        also = nodes[1:EXAMPLES]
+        more = len(nodes) - 1 - len(also)
+        tail = (f"; also {', '.join(also)}" if also else "") + (
+            f" and {more} more" if more else "")
+        parts.append(f"{len(nodes)} {kind} ({nodes[0]}: {reasons[nodes[0]]}{tail})")
+    return (f"skipping {count} of {members} other cluster member(s) that could not be read: "
+            + "; ".join(parts) + " (-v lists each)")

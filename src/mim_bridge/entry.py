@@ -1,0 +1,23 @@
+"""The console scripts' entry point: ``health`` answers without loading the rest of the bridge.
+
+Container and Kubernetes probes run ``mim-metrics-bridge health`` every few seconds; importing
+the command line (asyncio, the distribution client, the GA4 sender) would multiply its cost.
+Everything else goes to :func:`mim_bridge.cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    if argv[:1] == ["health"]:
+        from .health.command import main as health
+        return health(argv[1:])
+    from .cli import main as cli_main
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
