@@ -20,6 +20,7 @@ import pytest
 
 from mim_bridge.collect import InVmService, NodeReport, cluster
 from mim_bridge.collect.cluster import collect_cluster
+from mim_bridge.collect.eras import ERAS
 from mim_bridge.erldist import ConnectTimeout
 
 MEMBERS = 5000
@@ -31,7 +32,7 @@ def open_fds() -> int:
 
 
 def report(node: str, members: list[str]) -> NodeReport:
-    return NodeReport(node=node, client_id="cid", version="6.2.1", generation="5.1+", events=[],
+    return NodeReport(node=node, client_id="cid", version="6.2.1", era=ERAS[-1], events=[],
                       stanza_totals=None, members=members,
                       service=InVmService(False, False, None), waves=1, calls=1)
 
