@@ -24,10 +24,12 @@ from .errors import (
     ErldistError,
     HandshakeRefused,
     LocalError,
+    NameInUse,
     NodeNameError,
     NodeNotFound,
     RemoteException,
     RemoteProtocolError,
+    ReplyTooLarge,
     TlsError,
 )
 from .terms import (
@@ -69,6 +71,7 @@ __all__ = [
     "ListKey",
     "LocalError",
     "MapKey",
+    "NameInUse",
     "NodeNameError",
     "NodeNotFound",
     "Pid",
@@ -76,6 +79,7 @@ __all__ = [
     "Reference",
     "RemoteException",
     "RemoteProtocolError",
+    "ReplyTooLarge",
     "TlsError",
     "TlsOptions",
     "as_key",

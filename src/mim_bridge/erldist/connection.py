@@ -6,13 +6,13 @@ Everything protocol-shaped is delegated to the pure modules (:mod:`.epmd`, :mod:
 A reply that does not decode fails only its own call, with :class:`DecodeError`; a frame that
 breaks the protocol closes the connection (see :mod:`.messages`).
 
-RPC uses the server's ``rex`` gen_server in its standard form::
+RPC uses the server's ``rex`` gen_server (frames built by :mod:`.rex`). rex runs every call in
+its own process, so any number of calls can be in flight; replies are matched by the unique
+``Ref``.
 
-    REG_SEND rex  {'$gen_call', {OurPid, Ref}, {call, M, F, Args, user}}
-    SEND OurPid   {Ref, Reply}
-
-rex runs every call in its own process, so any number of calls can be in flight; replies are
-matched by the unique ``Ref``. ``user`` as group leader keeps any I/O of the call on the server.
+Memory: the channel charges what the node sends to the connection's budget
+(:mod:`.budget`, *max_reply_memory*); this layer returns a reply's share when no call is in
+flight any more, so the replies of one pipelined wave are counted together.
 """
 
 from __future__ import annotations
@@ -24,17 +24,16 @@ import itertools
 import logging
 import os
 import ssl
-import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import epmd, etf, nodename
+from . import epmd, nodename
 from . import flags as F
+from .budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget
 from .errors import (
-    BadRpc,
     CallTimeout,
     ConnectError,
     ConnectionLost,
@@ -42,11 +41,11 @@ from .errors import (
     ConnectTimeout,
     DecodeError,
     ErldistError,
+    HandshakeRefused,
     LocalError,
-    RemoteException,
     TlsError,
 )
-from .handshake import ClientHandshake, Peer
+from .handshake import ClientHandshake, Peer, State
 from .messages import (
     NO_PAYLOAD,
     REG_SEND,
@@ -59,16 +58,12 @@ from .messages import (
     Channel,
     Message,
 )
+from .rex import GEN_CALL, RexRequests, check_reply
 from .terms import Atom, Pid, Reference
 
 log = logging.getLogger(__name__)
 
-_REX = Atom("rex")
-_GEN_CALL = Atom("$gen_call")
-_CALL = Atom("call")
-_USER = Atom("user")
-_BADRPC = Atom("badrpc")
-_EXIT = Atom("EXIT")
+_NET_KERNEL = Atom("net_kernel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +124,8 @@ class Connection:
         self._loop = asyncio.get_running_loop()
         self._wbuf: list[bytes] = []
         self._flush_pending = False
-        # Every call frame starts with the same bytes (header, control, '$gen_call', our pid)
-        # and ends with 'user': encode those once, not 10,000 times in a pipelined wave.
-        head = bytearray(channel.encode((REG_SEND, self.pid, Atom(""), _REX))[4:])
-        versioned = not channel.atom_cache_header
-        if versioned:
-            head.append(etf.VERSION)
-        head += b"\x68\x03"
-        etf.encode_into(_GEN_CALL, head, versioned=False)
-        head += b"\x68\x02"
-        etf.encode_into(self.pid, head, versioned=False)
-        self._call_head = bytes(head)
-        self._user_tail = etf.encode(_USER)[1:]
-        self._mf_cache: dict[tuple[Atom, Atom], bytes] = {}
+        self._rex = RexRequests(channel, self.pid)
+        self._held = 0  # budget held by delivered replies until no call is in flight
         self._reader_task = asyncio.create_task(self._read_loop(), name="erldist-reader")
         self._tick_task = asyncio.create_task(self._tick_loop(), name="erldist-ticker")
 
@@ -157,6 +141,11 @@ class Connection:
     @property
     def pending_calls(self) -> int:
         return len(self._pending)
+
+    @property
+    def budget(self) -> MemoryBudget:
+        """The connection's memory budget (what the node's replies may hold)."""
+        return self._channel.budget
 
     def new_ref(self) -> Reference:
         n = next(self._ref_counter)
@@ -193,25 +182,12 @@ class Connection:
 
     def _forget(self, ref: Reference, _fut: asyncio.Future[Any]) -> None:
         self._pending.pop(ref, None)
+        if not self._pending and self._held:
+            self._channel.release(self._held)
+            self._held = 0
 
     def _call_frame(self, m: Atom, f: Atom, args: Sequence[Any], ref: Reference) -> bytes:
-        """``{'$gen_call', {Pid, Ref}, {call, M, F, Args, user}}`` to rex, as one frame."""
-        mf = self._mf_cache.get((m, f))
-        if mf is None:
-            buf = bytearray(b"\x68\x05")
-            for atom in (_CALL, m, f):
-                etf.encode_into(atom, buf, versioned=False)
-            mf = bytes(buf)
-            if len(self._mf_cache) < 4096:  # bounded: callers choose the names
-                self._mf_cache[(m, f)] = mf
-        out = bytearray(b"\0\0\0\0")
-        out += self._call_head
-        etf.encode_into(ref, out, versioned=False)
-        out += mf
-        etf.encode_into(list(args), out, versioned=False)
-        out += self._user_tail
-        struct.pack_into(">I", out, 0, len(out) - 4)
-        return bytes(out)
+        return self._rex.frame(m, f, args, ref)
 
     async def wait_reply(self, fut: asyncio.Future[Any], module: Any, function: Any,
                          arity: int, timeout: float | None) -> Any:
@@ -318,37 +294,40 @@ class Connection:
     def _dispatch(self, msg: Message) -> None:
         payload = msg.payload
         if type(payload) is BadPayload:
-            self._bad_payload(msg.op, payload)
+            self._bad_payload(msg, payload)
             return
         if (payload is not NO_PAYLOAD and type(payload) is tuple and len(payload) == 2
                 and type(payload[0]) is Reference):
             fut = self._pending.get(payload[0])
             if fut is not None and not fut.done():
+                self._held += msg.cost
                 fut.set_result(payload[1])
                 return
+        self._channel.release(msg.cost)
         op = msg.op
         if op == UNLINK_ID and len(msg.control) == 4:
             _, ident, sender, to = msg.control
             self._write(self._channel.encode((UNLINK_ID_ACK, ident, to, sender)))
-        elif op == REG_SEND and msg.recipient == Atom("net_kernel"):
+        elif op == REG_SEND and msg.recipient == _NET_KERNEL:
             self._answer_net_kernel(payload)
         else:
             log.debug("ignoring control message %s from %s", op, self.peer.name)
 
-    def _bad_payload(self, op: int, bad: BadPayload) -> None:
+    def _bad_payload(self, msg: Message, bad: BadPayload) -> None:
         """A message whose term did not decode: fail the call it answers, if any; carry on."""
+        self._channel.release(msg.cost)
         fut = self._pending.get(bad.ref) if bad.ref is not None else None
         if fut is not None and not fut.done():
             log.warning("a reply from %s does not decode, failing that call: %s",
                         self.peer.name, bad.error)
             fut.set_exception(bad.error)
         else:
-            log.warning("dropping a message (operation %s) from %s: %s", op, self.peer.name,
+            log.warning("dropping a message (operation %s) from %s: %s", msg.op, self.peer.name,
                         bad.error)
 
     def _answer_net_kernel(self, payload: Any) -> None:
         # net_adm:ping/1 asks net_kernel {is_auth, Node}; answering 'yes' keeps pings working.
-        if (type(payload) is tuple and len(payload) == 3 and payload[0] == _GEN_CALL
+        if (type(payload) is tuple and len(payload) == 3 and payload[0] == GEN_CALL
                 and type(payload[1]) is tuple and len(payload[1]) == 2):
             from_pid, tag = payload[1]
             if isinstance(from_pid, Pid):
@@ -381,34 +360,23 @@ def _expire(fut: asyncio.Future[Any]) -> None:
         fut.set_exception(_Expired())
 
 
-def check_reply(reply: Any, module: Any, function: Any, arity: int) -> Any:
-    """Turn ``{badrpc, Reason}`` into :class:`BadRpc` / :class:`RemoteException`."""
-    if type(reply) is tuple and len(reply) == 2 and reply[0] == _BADRPC:
-        reason = reply[1]
-        mfa = f"{module}:{function}/{arity}"
-        if type(reason) is tuple and len(reason) == 2 and reason[0] == _EXIT:
-            inner = reason[1]
-            what = inner[0] if type(inner) is tuple and inner else inner
-            raise RemoteException(f"{mfa} raised {_short(what)}", reason)
-        raise BadRpc(f"{mfa} failed: {_short(reason)}", reason)
-    return reply
-
-
-def _short(term: Any, limit: int = 200) -> str:
-    text = repr(term)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
                   name: str | None = None, tls: TlsOptions | None = None,
                   epmd_port: int | None = None, tick_interval: float = 15.0,
-                  net_ticktime: float = 60.0, version: int | None = None) -> Connection:
+                  net_ticktime: float = 60.0, version: int | None = None,
+                  replace_alive: bool = False,
+                  max_reply_memory: int = DEFAULT_MAX_REPLY_MEMORY) -> Connection:
     """Open a hidden distribution connection to *node* (``name@host``).
 
     *cookie* defaults to ``~/.erlang.cookie``. *name* is the bridge's own node name (or just its
     part before ``@``); by default a unique name in the target's short/long style. *tls* enables
     TLS distribution. Ticks go out every *tick_interval* s of silence; the connection is declared
     dead after *net_ticktime* s without a byte from the node.
+
+    *replace_alive*: if the node still holds a connection under our name, replace it (True:
+    the caller knows no other live process can use this name) or fail with
+    :class:`NameInUse` (False). *max_reply_memory*: the connection's memory budget in bytes
+    (:mod:`.budget`).
     """
     target = nodename.parse(node)
     if name and "@" in name:
@@ -417,6 +385,7 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
         own = nodename.own_name(target, name)
     if cookie is None:
         cookie = read_cookie()
+    budget = MemoryBudget(max_reply_memory)
     host = nodename.host_for_connect(target)
     deadline = time.monotonic() + timeout
     info = await epmd.lookup(target.alive, host, epmd_port, timeout)
@@ -442,9 +411,9 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
                     f"cannot connect to {node} on {host}:{info.port}: {e.strerror or e}") from e
             try:
                 hs = ClientHandshake(str(own), cookie, version=dist_version,
-                                     packet_size=4 if tls else 2)
+                                     packet_size=4 if tls else 2, replace_alive=replace_alive)
                 writer.write(hs.start())
-                while hs.peer is None or hs.state.name != "CONNECTED":
+                while hs.state is not State.CONNECTED:
                     try:
                         data = await reader.read(65536)
                     except ssl.SSLError as e:
@@ -459,17 +428,23 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
                     out = hs.receive(data)
                     if out:
                         writer.write(out)
+                    if hs.failure is not None:
+                        # our 'false' goes out before we hang up, so the node closes cleanly
+                        with contextlib.suppress(OSError):
+                            await writer.drain()
+                        raise hs.failure
             except BaseException:
                 writer.close()
                 raise
     except TimeoutError as e:
         raise ConnectTimeout(
             f"no complete handshake with {node} within {timeout:g} s") from e
-    assert hs.peer is not None
-    use_header = bool(hs.peer.flags & F.DIST_HDR_ATOM_CACHE)
-    channel = Channel(atom_cache_header=use_header)
+    peer = hs.peer
+    if peer is None:  # CONNECTED always has a peer; a typed error rather than an assert
+        raise HandshakeRefused(f"the handshake with {node} ended without the node's name")
+    channel = Channel(atom_cache_header=bool(peer.flags & F.DIST_HDR_ATOM_CACHE), budget=budget)
     channel.receive_data(hs.rest)
-    return Connection(reader, writer, own=own, peer=hs.peer, creation=hs.creation,
+    return Connection(reader, writer, own=own, peer=peer, creation=hs.creation,
                       channel=channel, tick_interval=tick_interval, net_ticktime=net_ticktime)
 
 

@@ -10,23 +10,31 @@ a tick. A payload is either
 
 :class:`Channel` turns received bytes into :class:`Tick` and :class:`Message` events and turns
 outgoing control/message terms into bytes. It never touches a socket. Everything read from the
-peer is bounded: frame size, number of open fragment sequences and their total size.
+peer is bounded: frame size, number of open fragment sequences and their total size, and above
+all the connection's :class:`~.budget.MemoryBudget`, charged here where the bytes are parsed
+(frames while they are decoded, unfinished fragment sequences, inflated and decoded terms). A
+decoded :class:`Message` stays charged (``Message.cost``) until its owner calls
+:meth:`Channel.release`.
 
 Errors: a frame that breaks the protocol (framing, distribution header, atom cache refs, control
-term, trailing bytes) raises :class:`DecodeError` and the connection is beyond repair. A message
-term that does not decode (say, a reply nested deeper than the decoder allows) only spoils that
-one message: the frame is consumed whole either way, so the channel carries on and returns the
-message with a :class:`BadPayload` as its payload.
+term, trailing bytes) raises :class:`DecodeError` and the connection is beyond repair; so does a
+single frame too large for the budget. A message term that does not decode (say, a reply nested
+deeper than the decoder allows, or one too large for the budget) only spoils that one message:
+the frame is consumed whole either way, so the channel carries on and returns the message with a
+:class:`BadPayload` as its payload. A fragment sequence that outgrows the budget is dropped at
+once (its message is returned with a :class:`BadPayload` holding :class:`ReplyTooLarge`) and
+its remaining fragments are skipped.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from . import etf
-from .errors import DecodeError
+from .budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget, describe_size
+from .errors import DecodeError, ReplyTooLarge
 from .terms import Atom, Reference
 
 PASS_THROUGH = 112
@@ -78,6 +86,8 @@ NO_PAYLOAD: Final = object()
 DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024
 DEFAULT_MAX_SEQUENCES = 64
+BIG_FRAME = 64 * 1024  # frames this large are charged to the budget before they arrive
+CONTROL_MEMORY = 64 * 1024  # what decoding a dropped sequence's control term may cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +110,15 @@ class BadPayload:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One control message; ``payload`` is the message term, NO_PAYLOAD, or a BadPayload."""
+    """One control message; ``payload`` is the message term, NO_PAYLOAD, or a BadPayload.
+
+    ``cost``: the estimated bytes of its decoded terms, held in the channel's budget until
+    :meth:`Channel.release`.
+    """
 
     control: tuple[Any, ...]
     payload: Any
+    cost: int = field(default=0, compare=False)
 
     @property
     def op(self) -> int:
@@ -124,13 +139,19 @@ TICK: Final = Tick()
 
 
 class _Sequence:
-    __slots__ = ("cache", "next_id", "parts", "size")
+    """An unfinished fragment sequence; ``size`` bytes of it are charged to the budget.
+
+    A dropped sequence (it outgrew the budget) keeps no bytes, only its place in the order.
+    """
+
+    __slots__ = ("cache", "dropped", "next_id", "parts", "size")
 
     def __init__(self, cache: list[Atom], first: bytes, count: int) -> None:
         self.cache = cache
         self.parts = [first]
         self.size = len(first)
         self.next_id = count - 1
+        self.dropped = False
 
 
 class Channel:
@@ -138,19 +159,26 @@ class Channel:
 
     def __init__(self, *, atom_cache_header: bool = True, max_frame: int = DEFAULT_MAX_FRAME,
                  max_message: int = DEFAULT_MAX_MESSAGE,
-                 max_sequences: int = DEFAULT_MAX_SEQUENCES) -> None:
+                 max_sequences: int = DEFAULT_MAX_SEQUENCES,
+                 budget: MemoryBudget | None = None) -> None:
         self.atom_cache_header = atom_cache_header
         self.max_frame = max_frame
         self.max_message = max_message
         self.max_sequences = max_sequences
+        self.budget = budget if budget is not None else MemoryBudget(DEFAULT_MAX_REPLY_MEMORY)
         self._buf = bytearray()
         self._pos = 0
+        self._frame_charge = 0  # budget held for the frame in the buffer (it and its copy)
         self._cache: list[Atom | None] = [None] * 2048
         self._sequences: dict[int, _Sequence] = {}
 
     # ------------------------------------------------------------------ receiving
     def receive_data(self, data: bytes) -> None:
         self._buf += data
+
+    def release(self, cost: int) -> None:
+        """Return a delivered message's :attr:`Message.cost` to the budget."""
+        self.budget.release(cost)
 
     def next_event(self) -> Tick | Message | None:
         """The next complete event, or None when more bytes are needed."""
@@ -163,6 +191,11 @@ class Channel:
             size = int.from_bytes(buf[pos:pos + 4], "big")
             if size > self.max_frame:
                 raise DecodeError(f"frame of {size} bytes exceeds the {self.max_frame} limit")
+            if size >= BIG_FRAME and not self._frame_charge:
+                # It will sit in the buffer, then be copied out: hold room for both now,
+                # before its bytes arrive (a frame that cannot fit closes the connection).
+                self.budget.charge(2 * size, f"a frame of {describe_size(size)}")
+                self._frame_charge = 2 * size
             if len(buf) - pos - 4 < size:
                 self._compact()
                 return None
@@ -170,7 +203,14 @@ class Channel:
             self._pos = pos + 4 + size
             if size == 0:
                 return TICK
-            event = self._frame(frame)
+            charge, self._frame_charge = self._frame_charge, 0
+            if charge:
+                self._compact()  # the buffer lets go of the frame: only the copy is left
+            try:
+                event = self._frame(frame)
+            finally:
+                del frame
+                self.budget.release(charge)
             if event is not None:
                 return event
 
@@ -200,23 +240,66 @@ class Channel:
                 raise DecodeError("too many interleaved fragment sequences")
             if count == 1:
                 return self._message(frame, pos, cache)
-            self._sequences[seq] = _Sequence(cache, frame[pos:], count)
+            first = frame[pos:]
+            new = self._sequences[seq] = _Sequence(cache, first, count)
+            if new.size > self.budget.available:
+                need, new.size = new.size, 0  # nothing charged yet
+                return self._drop(new, need)
+            self.budget.charge(new.size, "a fragment")
             return None
         if kind == DIST_FRAG_CONT:
             seq, frag = self._seq_ids(frame)
             s = self._sequences.get(seq)
             if s is None or frag != s.next_id:
                 raise DecodeError(f"out-of-order fragment {frag} of sequence {seq}")
-            s.parts.append(frame[18:])
-            s.size += len(frame) - 18
-            if s.size > self.max_message:
-                raise DecodeError(f"fragmented message exceeds the {self.max_message} limit")
             s.next_id -= 1
-            if frag > 1:
+            if frag == 1:
+                del self._sequences[seq]
+            if s.dropped:
                 return None
-            del self._sequences[seq]
-            return self._message(b"".join(s.parts), 0, s.cache)
+            part = len(frame) - 18
+            if s.size + part > self.max_message:
+                raise DecodeError(f"fragmented message exceeds the {self.max_message} limit")
+            if frag > 1:
+                if part > self.budget.available:
+                    return self._drop(s, s.size + part)
+                s.parts.append(frame[18:])
+                s.size += part
+                self.budget.charge(part, "a fragment")
+                return None
+            # The last fragment: the parts are joined into one copy of the message, then
+            # dropped; at the peak both are held.
+            total = s.size + part
+            if part + total > self.budget.available:
+                return self._drop(s, part + total)
+            s.parts.append(frame[18:])
+            self.budget.charge(part + total, "a fragmented message")
+            joined = b"".join(s.parts)
+            s.parts = []
+            self.budget.release(total)
+            try:
+                return self._message(joined, 0, s.cache)
+            finally:
+                self.budget.release(total)
         raise DecodeError(f"unknown distribution header type {kind}")
+
+    def _drop(self, s: _Sequence, need: int) -> Message | None:
+        """Give up a fragment sequence that does not fit: free its bytes, skip the rest of it,
+        and return its message with :class:`ReplyTooLarge` as payload, if its first bytes say
+        which message it is (else nothing)."""
+        self.budget.release(s.size)
+        error = self.budget.exceeded("a fragmented message", need)
+        head = s.parts[0]
+        s.dropped, s.parts, s.size = True, [], 0
+        try:
+            control, pos = etf.decode_at(head, 0, cache=s.cache, versioned=False,
+                                         max_memory=CONTROL_MEMORY)
+        except DecodeError:
+            return None
+        if not isinstance(control, tuple) or not control or type(control[0]) is not int:
+            return None
+        ref = etf.reply_ref(head, pos, cache=s.cache, versioned=False)
+        return Message(control, BadPayload(ref, error))
 
     @staticmethod
     def _seq_ids(frame: bytes) -> tuple[int, int]:
@@ -278,21 +361,29 @@ class Channel:
     def _message(self, data: bytes, pos: int, cache: list[Atom] | None) -> Message:
         # After a distribution header the terms carry no version byte; after 'p' they do.
         versioned = cache is None
-        control, pos = etf.decode_at(data, pos, cache=cache, versioned=versioned)
+        budget = self.budget
+        control, pos, cost = etf.decode_costed(data, pos, cache=cache, versioned=versioned,
+                                               max_memory=budget.available)
         if not isinstance(control, tuple) or not control or type(control[0]) is not int:
             raise DecodeError("control message is not a tuple starting with an integer")
         payload: Any = NO_PAYLOAD
         if control[0] in WITH_PAYLOAD:
             try:
-                payload, pos = etf.decode_at(data, pos, cache=cache, versioned=versioned)
+                payload, pos, more = etf.decode_costed(
+                    data, pos, cache=cache, versioned=versioned,
+                    max_memory=budget.available - cost)
+                cost += more
             except DecodeError as e:
                 # A fresh error: e's traceback and cause would keep the whole frame alive.
-                error = DecodeError(f"message payload does not decode: {e}")
+                error = (budget.exceeded("a reply") if isinstance(e, ReplyTooLarge) else
+                         DecodeError(f"message payload does not decode: {e}"))
                 ref = etf.reply_ref(data, pos, cache=cache, versioned=versioned)
-                return Message(control, BadPayload(ref, error))
+                budget.charge(cost, "a control message")
+                return Message(control, BadPayload(ref, error), cost)
         if pos != len(data):
             raise DecodeError(f"{len(data) - pos} trailing bytes after distribution message")
-        return Message(control, payload)
+        budget.charge(cost, "a message")
+        return Message(control, payload, cost)
 
     # ------------------------------------------------------------------ sending
     def encode(self, control: tuple[Any, ...], payload: Any = NO_PAYLOAD) -> bytes:

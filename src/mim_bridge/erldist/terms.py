@@ -57,7 +57,8 @@ class Atom:
         if atom is None:
             atom = object.__new__(cls)
             object.__setattr__(atom, "name", name)
-            if len(cls._interned) < 100_000:  # bounded: atoms from the network are untrusted
+            # bounded (process-wide, fed by the network): at most ~20,000 x 200 bytes
+            if len(cls._interned) < 20_000 and len(name) <= 64:
                 cls._interned[name] = atom
         return atom
 
