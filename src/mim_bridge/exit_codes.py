@@ -19,6 +19,8 @@ status  name               meaning
                            in the spool), or the validation server found problems
 7       TLS                TLS distribution failed (certificates, keys, CA, protocol)
 8       LOCAL_FILES        the report file or the state directory cannot be written
+9       ALREADY_RUNNING    another bridge holds the state directory, or is connected to the
+                           node under the same node name
 130     INTERRUPTED        a one-shot run (``--once``, ``--dry-run``, ...) was interrupted
 ======  =================  ==============================================================
 """
@@ -34,12 +36,14 @@ from .erldist import (
     CookieMismatch,
     ErldistError,
     HandshakeRefused,
+    NameInUse,
     NodeNameError,
     TlsError,
 )
 from .ga4 import EndpointError, SpoolError, TrackingIdError
 from .oneshot import Interrupted, SendFailed
 from .report import ReportError
+from .statelock import StateDirBusy, StateDirError
 
 __all__ = ["ExitCode", "for_error"]
 
@@ -54,6 +58,7 @@ class ExitCode(IntEnum):
     SEND_FAILED = 6
     TLS = 7
     LOCAL_FILES = 8
+    ALREADY_RUNNING = 9
     INTERRUPTED = 130
 
 
@@ -64,6 +69,9 @@ _BY_TYPE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (TrackingIdError, ExitCode.USAGE),
     (EndpointError, ExitCode.USAGE),
     (TlsError, ExitCode.TLS),
+    (NameInUse, ExitCode.ALREADY_RUNNING),
+    (StateDirBusy, ExitCode.ALREADY_RUNNING),
+    (StateDirError, ExitCode.LOCAL_FILES),
     (CookieMismatch, ExitCode.AUTH),
     (HandshakeRefused, ExitCode.AUTH),
     (ConnectError, ExitCode.UNREACHABLE),

@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from . import epmd, nodename
 from . import flags as F
@@ -219,7 +219,7 @@ class Connection:
             async with asyncio.timeout(2):
                 await self._writer.wait_closed()
 
-    async def __aenter__(self) -> Connection:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
