@@ -14,6 +14,7 @@ test's own event loop. Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 import threading
@@ -70,17 +71,43 @@ def reply(pid: Pid, ref: Reference, value: Any) -> bytes:
     return Channel().encode((SEND, Atom(""), pid), (ref, value))
 
 
-def zip_bomb(pid: Pid, ref: Reference, size: int = 200 * MiB) -> bytes:
-    """``{Ref, <<0:Size/unit:8>>}`` as one compressed term: ~200 KB on the wire for 200 MB."""
-    head = b"h\x02" + unversioned(ref) + b"m" + struct.pack(">I", size)
-    z = zlib.compressobj(9)
-    parts = [z.compress(head)]
-    chunk = bytes(MiB)
+@functools.cache
+def _zeros(size: int) -> tuple[bytes, int]:
+    """Raw deflate of *size* zero bytes (final block) and their Adler-32 from 1: made once."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts, adler, chunk = [], 1, bytes(MiB)
     for start in range(0, size, MiB):
-        parts.append(z.compress(chunk[:size - start]))
+        piece = chunk[:size - start]
+        parts.append(z.compress(piece))
+        adler = zlib.adler32(piece, adler)
     parts.append(z.flush())
+    return b"".join(parts), adler
+
+
+def _adler_combine(a: int, b: int, b_len: int) -> int:
+    """Adler-32 of A + B from adler(A), adler(B) (zlib's adler32_combine)."""
+    mod = 65521
+    a1, a2 = a & 0xFFFF, a >> 16
+    b1, b2 = b & 0xFFFF, b >> 16
+    s1 = (a1 + b1 - 1) % mod
+    s2 = (a2 + b2 + (b_len % mod) * (a1 - 1)) % mod
+    return (s2 << 16) | s1
+
+
+def zip_bomb(pid: Pid, ref: Reference, size: int = 200 * MiB) -> bytes:
+    """``{Ref, <<0:Size/unit:8>>}`` as one compressed term: ~200 KB on the wire for 200 MB.
+
+    A zlib stream of the term's head (full flush: no back-references across it) followed by
+    the zeros' deflate, built once; only the head and the checksum differ per call.
+    """
+    head = b"h\x02" + unversioned(ref) + b"m" + struct.pack(">I", size)
+    zh = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflate_head = zh.compress(head) + zh.flush(zlib.Z_FULL_FLUSH)
+    zeros, zeros_adler = _zeros(size)
+    adler = _adler_combine(zlib.adler32(head), zeros_adler, size)
+    stream = b"\x78\xda" + deflate_head + zeros + struct.pack(">I", adler)
     return frame(b"p" + etf.encode((SEND, Atom(""), pid)) + b"\x83P"
-                 + struct.pack(">I", len(head) + size) + b"".join(parts))
+                 + struct.pack(">I", len(head) + size) + stream)
 
 
 def endless_fragments(pid: Pid, ref: Reference, seq: int, fragments: int,

@@ -256,8 +256,8 @@ def test_max_reply_memory(env: dict[str, str], tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ("16 TB", "expected a size"), ("lots", "expected a size"), ("1000", "must be at least 1 MiB"),
-    ("512KiB", "must be at least 1 MiB"),
+    ("16 TB", "expected a size"), ("lots", "expected a size"), ("1000", "must be at least 2 MiB"),
+    ("512KiB", "must be at least 2 MiB"),
 ])
 def test_bad_max_reply_memory(env: dict[str, str], raw: str, message: str) -> None:
     with pytest.raises(ConfigError, match=f"--max-reply-memory='{raw}': {message}"):

@@ -28,7 +28,7 @@ from mim_bridge.erldist import (
     connect,
     etf,
 )
-from mim_bridge.erldist.connection import Connection
+from mim_bridge.erldist.connection import Connection, _Receiver
 from mim_bridge.erldist.handshake import Peer
 from mim_bridge.erldist.messages import REG_SEND, SEND, Channel, Message
 from mim_bridge.erldist.nodename import parse
@@ -82,8 +82,10 @@ Body = Callable[[Connection, Node], Awaitable[None]]
 async def connected() -> AsyncIterator[tuple[Connection, Node]]:
     ours, theirs = socket.socketpair()
     theirs.setblocking(False)
-    reader, writer = await asyncio.open_connection(sock=ours)
-    conn = Connection(reader, writer, own=parse("bridge@localhost"),
+    receiver = _Receiver()
+    transport, _ = await asyncio.get_running_loop().create_connection(lambda: receiver, sock=ours)
+    transport.pause_reading()  # as connect() leaves it after the handshake
+    conn = Connection(receiver, own=parse("bridge@localhost"),
                       peer=Peer("mim@localhost", 0, 1, 6), creation=7, channel=Channel(),
                       tick_interval=15.0, net_ticktime=60.0)
     try:

@@ -6,6 +6,7 @@ open at once. So every connection has a :class:`MemoryBudget` (default
 :data:`DEFAULT_MAX_REPLY_MEMORY`), and :class:`~.messages.Channel` charges to it, where the bytes
 are parsed, everything the peer's bytes make us hold:
 
+* the asyncio layer's read buffers, for the life of the connection (a fixed amount);
 * the frame being decoded (the receive buffer and its copy), while it is decoded;
 * the bytes of unfinished fragment sequences, until the sequence is complete;
 * the inflated bytes of a compressed term, checked against what is left *before* inflating;
@@ -29,7 +30,7 @@ __all__ = ["DEFAULT_MAX_REPLY_MEMORY", "MIN_REPLY_MEMORY", "MemoryBudget", "desc
 # node sends keeps it under the shipped 64 MiB container limit, and is ~2,000 times the largest
 # reply of the `large` stand-in profile (8 KB).
 DEFAULT_MAX_REPLY_MEMORY = 16 * 1024 * 1024
-MIN_REPLY_MEMORY = 1024 * 1024  # room for a few 64 KiB fragments and their decoded terms
+MIN_REPLY_MEMORY = 2 * 1024 * 1024  # read buffers, a few 64 KiB fragments, their terms
 
 
 def describe_size(n: int) -> str:

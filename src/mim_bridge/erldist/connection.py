@@ -12,7 +12,11 @@ its own process, so any number of calls can be in flight; replies are matched by
 
 Memory: the channel charges what the node sends to the connection's budget
 (:mod:`.budget`, *max_reply_memory*); this layer returns a reply's share when no call is in
-flight any more, so the replies of one pipelined wave are counted together.
+flight any more, so the replies of one pipelined wave are counted together. Bytes are received
+into one fixed buffer (:class:`_Receiver`, a buffered protocol) and handed to the sans-I/O layer
+from there: no allocation per read, which on a flood of fragments kept the process's resident
+memory a third above what it actually held (glibc could not reuse the holes left by 256 KiB
+read buffers between long-lived fragments).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -64,6 +68,10 @@ from .terms import Atom, Pid, Reference
 log = logging.getLogger(__name__)
 
 _NET_KERNEL = Atom("net_kernel")
+# The receive buffer, and what the read side holds outside the channel's own accounting (the
+# buffer, and the channel's unparsed tail below a frame's size): charged for the connection's life.
+READ_CHUNK = 256 * 1024
+READ_BUFFERS = 2 * READ_CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +108,57 @@ def read_cookie(path: str | os.PathLike[str] | None = None) -> str:
         raise LocalError(f"cannot read the cookie file {p}: {e.strerror or e}") from e
 
 
-class Connection:
-    """A hidden connection to one Erlang node. Create it with :func:`connect`."""
+class _Receiver(asyncio.BufferedProtocol):
+    """The socket's side: received bytes go into one fixed buffer and are handed on as a
+    view of it (consumers copy what they keep); end of stream and errors are reported once."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 own: nodename.NodeName, peer: Peer, creation: int, channel: Channel,
-                 tick_interval: float, net_ticktime: float) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self) -> None:
+        self._view = memoryview(bytearray(READ_CHUNK))
+        self.transport: asyncio.Transport | None = None
+        self.on_data: Callable[[memoryview], None] = _ignore_data
+        self.on_lost: Callable[[BaseException | None], None] = _ignore_lost
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.on_data(self._view[:nbytes])
+
+    def eof_received(self) -> bool:
+        return False  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+        self.on_lost(exc)
+
+
+def _ignore_data(data: memoryview) -> None:
+    pass
+
+
+def _ignore_lost(exc: BaseException | None) -> None:
+    pass
+
+
+class Connection:
+    """A hidden connection to one Erlang node. Create it with :func:`connect`.
+
+    *receiver* must be reading-paused with the bytes received after the handshake already in
+    *channel*; the connection takes over from there.
+    """
+
+    def __init__(self, receiver: _Receiver, *, own: nodename.NodeName, peer: Peer,
+                 creation: int, channel: Channel, tick_interval: float,
+                 net_ticktime: float) -> None:
+        assert receiver.transport is not None
+        self._receiver = receiver
+        self._transport = receiver.transport
         self.node_name = str(own)
         self.peer = peer
         self._channel = channel
@@ -126,8 +177,19 @@ class Connection:
         self._flush_pending = False
         self._rex = RexRequests(channel, self.pid)
         self._held = 0  # budget held by delivered replies until no call is in flight
-        self._reader_task = asyncio.create_task(self._read_loop(), name="erldist-reader")
+        receiver.on_data = self._data_received
+        receiver.on_lost = self._connection_lost
         self._tick_task = asyncio.create_task(self._tick_loop(), name="erldist-ticker")
+        if receiver.lost.done():
+            self._connection_lost(None)
+        else:
+            self._loop.call_soon(self._data_received, memoryview(b""))  # the handshake's rest
+            self._transport.resume_reading()
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The socket's transport (``get_extra_info("ssl_object")`` over TLS)."""
+        return self._transport
 
     # ------------------------------------------------------------------ public API
     @property
@@ -209,15 +271,12 @@ class Connection:
     async def close(self) -> None:
         """Close the connection; pending calls fail with :class:`ConnectionLost`."""
         self._shutdown(ConnectionLost("connection closed by the bridge"))
-        for task in (self._reader_task, self._tick_task):
-            task.cancel()
-        for task in (self._reader_task, self._tick_task):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        self._tick_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._tick_task
         with contextlib.suppress(Exception):
-            self._writer.close()
             async with asyncio.timeout(2):
-                await self._writer.wait_closed()
+                await self._receiver.lost
 
     async def __aenter__(self) -> Self:
         return self
@@ -245,7 +304,7 @@ class Connection:
 
     def _send_now(self, data: bytes) -> None:
         if self._closed is None:
-            self._writer.write(data)
+            self._transport.write(data)
             self._last_send = time.monotonic()
 
     def _shutdown(self, error: ErldistError) -> None:
@@ -256,40 +315,41 @@ class Connection:
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(ConnectionLost(str(error)))
+        self._receiver.on_data = _ignore_data
         with contextlib.suppress(Exception):
-            self._writer.close()
+            self._transport.close()
 
-    async def _read_loop(self) -> None:
+    def _data_received(self, data: memoryview) -> None:
+        """Bytes from the node: decode and dispatch every complete event now."""
+        if self._closed is not None:
+            return
+        self._last_recv = time.monotonic()
         channel = self._channel
         try:
-            while True:
-                while (event := channel.next_event()) is not None:
-                    if event is TICK:
-                        # The node ticks only after a quarter of *its* net_ticktime without
-                        # sending, and drops us after a whole one without hearing from us:
-                        # answering every tick keeps us alive whatever its net_ticktime (our
-                        # tick_interval may be longer). Nodes never answer ticks: no ping-pong.
-                        self._write(TICK_FRAME)
-                    else:
-                        assert isinstance(event, Message)
-                        self._dispatch(event)
-                data = await self._reader.read(262144)
-                if not data:
-                    raise ConnectionLost(f"{self.peer.name} closed the connection")
-                self._last_recv = time.monotonic()
-                channel.receive_data(data)
-        except asyncio.CancelledError:
-            raise
+            channel.receive_data(data)
+            while (event := channel.next_event()) is not None:
+                if event is TICK:
+                    # The node ticks only after a quarter of *its* net_ticktime without
+                    # sending, and drops us after a whole one without hearing from us:
+                    # answering every tick keeps us alive whatever its net_ticktime (our
+                    # tick_interval may be longer). Nodes never answer ticks: no ping-pong.
+                    self._write(TICK_FRAME)
+                else:
+                    assert isinstance(event, Message)
+                    self._dispatch(event)
         except ErldistError as e:
             if isinstance(e, DecodeError):
                 log.error("closing connection to %s: %s", self.peer.name, e)
-            self._shutdown(e if isinstance(e, ConnectionLost) else ConnectionLost(
-                f"connection to {self.peer.name} dropped: {e}"))
-        except (OSError, ssl.SSLError) as e:
-            self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e}"))
+            self._shutdown(ConnectionLost(f"connection to {self.peer.name} dropped: {e}"))
         except Exception as e:  # a bug here must not leave pending calls waiting forever
             log.exception("erldist reader for %s failed", self.peer.name)
             self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e!r}"))
+
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self._shutdown(ConnectionLost(f"{self.peer.name} closed the connection"))
+        else:
+            self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {exc}"))
 
     def _dispatch(self, msg: Message) -> None:
         payload = msg.payload
@@ -386,19 +446,23 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
     if cookie is None:
         cookie = read_cookie()
     budget = MemoryBudget(max_reply_memory)
+    budget.charge(READ_BUFFERS, "the connection's read buffers")
     host = nodename.host_for_connect(target)
     deadline = time.monotonic() + timeout
     info = await epmd.lookup(target.alive, host, epmd_port, timeout)
     dist_version = version or (6 if info.highest_version >= 6 else 5)
     remaining = max(deadline - time.monotonic(), 0.01)
     ssl_ctx = tls.context() if tls else None
+    loop = asyncio.get_running_loop()
+    receiver = _Receiver()
+    hs = ClientHandshake(str(own), cookie, version=dist_version, packet_size=4 if tls else 2,
+                         replace_alive=replace_alive)
     try:
         async with asyncio.timeout(remaining):
             try:
-                reader, writer = await asyncio.open_connection(
-                    host, info.port, ssl=ssl_ctx,
-                    server_hostname=(tls.server_hostname or host) if tls else None,
-                    limit=1 << 20)
+                await loop.create_connection(
+                    lambda: receiver, host, info.port, ssl=ssl_ctx,
+                    server_hostname=(tls.server_hostname or host) if tls else None)
             except ssl.SSLError as e:
                 raise TlsError(f"TLS distribution handshake with {node} failed: "
                                f"{e.reason or e}") from e
@@ -409,43 +473,64 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
             except OSError as e:
                 raise ConnectionRefused(
                     f"cannot connect to {node} on {host}:{info.port}: {e.strerror or e}") from e
+            transport = receiver.transport
+            assert transport is not None
             try:
-                hs = ClientHandshake(str(own), cookie, version=dist_version,
-                                     packet_size=4 if tls else 2, replace_alive=replace_alive)
-                writer.write(hs.start())
-                while hs.state is not State.CONNECTED:
-                    try:
-                        data = await reader.read(65536)
-                    except ssl.SSLError as e:
-                        # TLS 1.3: the node checks our certificate after the TLS handshake and
-                        # its alert arrives here, not in open_connection
-                        raise TlsError(f"TLS distribution with {node} failed: "
-                                       f"{e.reason or e}") from e
-                    except OSError as e:
-                        raise hs.connection_closed() from e
-                    if not data:
-                        raise hs.connection_closed()
-                    out = hs.receive(data)
-                    if out:
-                        writer.write(out)
-                    if hs.failure is not None:
-                        # our 'false' goes out before we hang up, so the node closes cleanly
-                        with contextlib.suppress(OSError):
-                            await writer.drain()
-                        raise hs.failure
+                await _handshake(hs, receiver, transport, node)
             except BaseException:
-                writer.close()
+                transport.close()
                 raise
     except TimeoutError as e:
         raise ConnectTimeout(
             f"no complete handshake with {node} within {timeout:g} s") from e
     peer = hs.peer
     if peer is None:  # CONNECTED always has a peer; a typed error rather than an assert
+        transport.close()
         raise HandshakeRefused(f"the handshake with {node} ended without the node's name")
     channel = Channel(atom_cache_header=bool(peer.flags & F.DIST_HDR_ATOM_CACHE), budget=budget)
     channel.receive_data(hs.rest)
-    return Connection(reader, writer, own=own, peer=peer, creation=hs.creation,
-                      channel=channel, tick_interval=tick_interval, net_ticktime=net_ticktime)
+    return Connection(receiver, own=own, peer=peer, creation=hs.creation, channel=channel,
+                      tick_interval=tick_interval, net_ticktime=net_ticktime)
+
+
+async def _handshake(hs: ClientHandshake, receiver: _Receiver, transport: asyncio.Transport,
+                     node: str) -> None:
+    """Drive *hs* over *transport* until CONNECTED (then reading is paused) or its error."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_data(data: memoryview) -> None:
+        if done.done():
+            return
+        try:
+            out = hs.receive(data)
+        except ErldistError as e:
+            done.set_exception(e)
+            return
+        if out:
+            transport.write(out)
+        if hs.failure is not None:
+            done.set_exception(hs.failure)  # our 'false' is written first: a clean close
+        elif hs.state is State.CONNECTED:
+            transport.pause_reading()  # until the Connection takes over
+            done.set_result(None)
+
+    def on_lost(exc: BaseException | None) -> None:
+        if done.done():
+            return
+        if isinstance(exc, ssl.SSLError):
+            # TLS 1.3: the node checks our certificate after the TLS handshake and its
+            # alert arrives here, not in create_connection
+            done.set_exception(TlsError(f"TLS distribution with {node} failed: "
+                                        f"{exc.reason or exc}"))
+        else:
+            done.set_exception(hs.connection_closed())
+
+    receiver.on_data, receiver.on_lost = on_data, on_lost
+    transport.write(hs.start())
+    try:
+        await done
+    finally:
+        receiver.on_data, receiver.on_lost = _ignore_data, _ignore_lost
 
 
 __all__ = ["ConnectError", "Connection", "TlsOptions", "check_reply", "connect", "read_cookie"]

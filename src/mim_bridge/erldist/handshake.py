@@ -139,8 +139,8 @@ class ClientHandshake:
         self.state = State.AWAIT_STATUS
         return self._frame(payload)
 
-    def receive(self, data: bytes) -> bytes:
-        """Consume bytes from the peer; return bytes to send back."""
+    def receive(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Consume bytes from the peer (copied); return bytes to send back."""
         self._buf += data
         out = b""
         while self.state is not State.CONNECTED and self.state is not State.NAME_IN_USE:
