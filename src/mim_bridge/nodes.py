@@ -138,10 +138,15 @@ def identity_for(own_name: str | None, state_dir: Path,
 
 
 def is_other_bridge(node: str, ours: str) -> bool:
-    """Is *node* (from ``nodes(hidden)``) a bridge other than this one (and not a ``--check``,
-    which comes and goes)? *ours*: our full node name."""
-    return (node != ours and not node.partition("@")[0].endswith(CHECK_SUFFIX)
-            and _BRIDGE_LIKE.match(node) is not None)
+    """Is *node* (from ``nodes(hidden)``) a bridge other than this installation (and not a
+    ``--check``, which comes and goes)? *ours*: our full node name (perhaps the second one)."""
+    alive, _, host = node.partition("@")
+    our_alive, _, our_host = ours.partition("@")
+    if alive.endswith(CHECK_SUFFIX):
+        return False
+    if host == our_host and alive == our_alive.removesuffix(CHECK_SUFFIX):
+        return False  # ourselves, or the service beside which this --check runs
+    return _BRIDGE_LIKE.match(node) is not None
 
 
 class Dialer(Protocol):

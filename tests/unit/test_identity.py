@@ -124,6 +124,8 @@ def test_the_second_name_stays_a_valid_alive_name() -> None:
 ])
 def test_other_bridges(node: str, other: bool) -> None:
     assert is_other_bridge(node, "mim_metrics_bridge_aaaaaaaaaa@box") is other
+    # seen from a --check beside our own service, that service is not another bridge either
+    assert is_other_bridge(node, "mim_metrics_bridge_aaaaaaaaaa_check@box") is other
 
 
 # --------------------------------------------------------------------------- the lock
