@@ -429,7 +429,9 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
     """Open a hidden distribution connection to *node* (``name@host``).
 
     *cookie* defaults to ``~/.erlang.cookie``. *name* is the bridge's own node name (or just its
-    part before ``@``); by default a unique name in the target's short/long style. *tls* enables
+    part before ``@``); by default a unique name in the target's short/long style, which, like
+    every node name that connects, stays in the node's atom table for good: give a stable one
+    to anything that connects often. *tls* enables
     TLS distribution. Ticks go out every *tick_interval* s of silence; the connection is declared
     dead after *net_ticktime* s without a byte from the node.
 
