@@ -48,7 +48,7 @@ from .erldist import Atom, ConnectError, Connection, ErldistError, TlsOptions, c
 from .erldist.budget import DEFAULT_MAX_REPLY_MEMORY
 
 __all__ = ["BRIDGE_PREFIX", "CHECK_SUFFIX", "NODE_NAME_FILE", "Dialer", "Identity", "NodePool",
-           "bridge_alive_name", "identity_for", "is_other_bridge"]
+           "bridge_alive_name", "identity_for", "is_other_bridge", "second_name"]
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +71,18 @@ class Identity:
     owned: bool
 
 
-def bridge_alive_name(state_dir: Path, *, create: bool = True) -> str:
+def bridge_alive_name(state_dir: Path) -> str:
     """This installation's stable alive name, from ``STATE_DIR/node_name``.
 
-    With *create*, a missing file is written (atomically, first writer wins, no lock needed);
-    when the file cannot be read or written, the name is derived from the resolved state
-    directory and the host name instead, which is stable too.
+    A missing file is written (atomically, first writer wins, no lock needed); when the file
+    cannot be read or written, the name is derived from the resolved state directory and the
+    host name instead, which is stable too.
     """
     path = state_dir / NODE_NAME_FILE
     try:
         name = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        name = _create_name(path) if create else ""
+        name = _create_name(path)
     except (OSError, UnicodeDecodeError) as e:
         log.debug("cannot read %s (%s); using the derived node name", path, e)
         name = ""

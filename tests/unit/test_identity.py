@@ -59,12 +59,6 @@ def test_concurrent_first_runs_agree_on_one_name(tmp_path: Path) -> None:
     assert names == {(state / "node_name").read_text().strip()}
 
 
-def test_without_create_a_missing_file_is_not_written(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    name = bridge_alive_name(state, create=False)
-    assert not state.exists() and name == bridge_alive_name(state, create=False)
-
-
 def test_an_unwritable_state_dir_gives_a_stable_derived_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "file").write_text("")
