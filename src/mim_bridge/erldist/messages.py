@@ -212,21 +212,18 @@ class Channel:
             if size == 0:
                 return TICK
             charge, self._frame_charge = self._frame_charge, 0
+            continuation = (size > 18 and buf[start] == etf.VERSION
+                            and buf[start + 1] == DIST_FRAG_CONT)
             try:
-                # One copy out of the buffer (slicing a bytearray would make two), and of a
-                # continuation only its data: that is all that is kept of it.
+                # One copy out of the buffer (slicing a bytearray would make two); of a
+                # continuation, its header and its data apart: the data is all that is kept.
                 with memoryview(buf) as view:
-                    if size > 18 and buf[start] == etf.VERSION \
-                            and buf[start + 1] == DIST_FRAG_CONT:
-                        header, part = bytes(view[start:start + 18]), bytes(
-                            view[start + 18:start + size])
-                        frame = b""
-                    else:
-                        frame = bytes(view[start:start + size])
+                    frame = bytes(view[start:start + (18 if continuation else size)])
+                    part = bytes(view[start + 18:start + size]) if continuation else b""
                 if charge:
                     self._compact()  # the buffer lets go of the frame: only the copy is left
-                event = self._frame(frame) if frame else self._continuation(header, part)
-                del frame
+                event = self._continuation(frame, part) if continuation else self._frame(frame)
+                del frame, part
             finally:
                 self.budget.release(charge)
             if event is not None:
