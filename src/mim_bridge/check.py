@@ -36,7 +36,7 @@ from .events import Event
 from .exit_codes import ExitCode, for_error
 from .ga4 import Ga4Error, resolve_endpoint
 from .ga4.spool import Spool
-from .nodes import NodePool
+from .nodes import NodePool, is_other_bridge
 from .report import ReportError, anonymise, safe_version
 from .service import build_pool
 from .state import FILENAME as STATE_FILENAME
@@ -143,6 +143,12 @@ async def _check_hidden(conn: Connection, say: _Printer) -> ExitCode | None:
         say("ok", step, "in nodes(hidden), not in nodes()")
     else:
         say("warn", step, "in neither nodes(hidden) nor nodes(): the connection may have dropped")
+    others = sorted(str(n) for n in hidden if isinstance(n, Atom)
+                    and is_other_bridge(str(n), conn.node_name))
+    if others:
+        say("warn", f"{conn.peer_name} other bridges", f"{', '.join(others)} also connected: "
+            "two bridges report the cluster twice; keep only one (a bridge's own name is in "
+            "its state directory's node_name file)")
     return None
 
 

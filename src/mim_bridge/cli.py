@@ -54,7 +54,8 @@ failed report waits for the next one; SIGTERM/SIGINT stop it with status 0.
 exit statuses: 0 ok or reporting disabled, 1 unexpected error (or --check: the bridge is not
 hidden), 2 bad usage or configuration, 3 node/EPMD unreachable, 4 cookie or handshake refused,
 5 not a MongooseIM node, 6 GA4 did not take the report (--once, --validate), 7 TLS problem,
-8 report file or state directory not writable, 130 a one-shot run was interrupted.
+8 report file or state directory not writable, 9 another bridge uses this state directory
+or node name, 130 a one-shot run was interrupted.
 See docs/cli.md.
 """
 
@@ -64,14 +65,16 @@ _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
 _METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
              "report": "true|false", "tls_verify": "true|false", "epmd_port": "PORT",
              "log_format": "text|json", "tracking_id": "G-XXXXXXXXXX", "tracking_secret": "SECRET",
-             "ga_url": "URL", "http_listen": "HOST:PORT", "node_concurrency": "N"}
+             "ga_url": "URL", "http_listen": "HOST:PORT", "node_concurrency": "N",
+             "max_reply_memory": "SIZE"}
 _GROUPS = {"node": "nodes", "cookie": "nodes", "cookie_file": "nodes", "sname": "nodes",
            "name": "nodes", "epmd_port": "nodes", "discover": "nodes",
            "node_concurrency": "nodes",
            "initial_report": "reporting", "periodic_report": "reporting", "report": "reporting",
            "tracking_id": "reporting", "tracking_secret": "reporting", "ga_url": "reporting",
            "allow_double_report": "reporting", "report_file": "files", "state_dir": "files",
-           "log_format": "output", "history": "files", "history_size": "files"}
+           "log_format": "output", "history": "files", "history_size": "files",
+           "max_reply_memory": "nodes"}
 
 
 class _Parser(argparse.ArgumentParser):

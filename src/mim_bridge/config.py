@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from .cookie import CookieFileError, default_paths, read_cookie_file
+from .erldist.budget import DEFAULT_MAX_REPLY_MEMORY, MIN_REPLY_MEMORY, describe_size
 from .ga4 import Destination, TrackingIdError, destinations_for, tracking_destination
 from .localfiles import (
     MAX_CONFIG_FILE,
@@ -200,6 +201,24 @@ def _seconds(raw: object) -> float:
     return value
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmg]i?b?|b)?", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _memory(raw: object) -> int:
+    """Bytes from ``16MiB``, ``16M``, ``2048KiB``, ``1G`` or a bare number of bytes (binary units:
+    ``16M`` and ``16MB`` are 16 MiB, as memory limits are usually meant)."""
+    if isinstance(raw, bool):
+        raise ValueError("expected a size such as 16MiB")  # noqa: TRY004 - parsers' contract
+    m = _SIZE.fullmatch(str(raw).strip().replace("_", ""))
+    if not m:
+        raise ValueError("expected a size such as 16MiB, 2048KiB or a number of bytes")
+    value = int(float(m[1]) * _SIZE_UNITS[(m[2] or "")[:1].lower()])
+    if value < MIN_REPLY_MEMORY:
+        raise ValueError(f"must be at least {describe_size(MIN_REPLY_MEMORY)}")
+    return value
+
+
 def _period(raw: object) -> float:
     value = parse_duration(raw)
     if value <= 0:
@@ -292,7 +311,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("cookie_file", _path, None, "file holding the Erlang cookie "
            "(default: ~/.erlang.cookie, like erl)"),
     Option("sname", _text, None, "the bridge's own short node name (NAME or NAME@HOST); "
-           "default: a unique hidden name in the style of the target's name"),
+           "default: the installation's stable name, mim_metrics_bridge_<hex> (kept in the "
+           "state directory), in the style of the target's name"),
     Option("name", _text, None, "the bridge's own long node name (NAME or NAME@HOST.DOMAIN)"),
     Option("initial_report", parse_duration, 300.0, "delay before the first report: "
            "milliseconds like MongooseIM, or a duration (200ms, 30s, 5m)",
@@ -343,6 +363,9 @@ OPTIONS: tuple[Option, ...] = (
            "transparency log, in 4 files that rotate (262144, 256k, 1M; 16k to 64M)"),
     Option("http_listen", parse_listen, None, "serve /healthz, /readyz and /metrics (Prometheus) "
            "on HOST:PORT; never contacts the cluster or GA4 (default: off)"),
+    Option("max_reply_memory", _memory, DEFAULT_MAX_REPLY_MEMORY, "memory one node's "
+           "connection may hold for replies in flight, fragments and inflated terms; a reply "
+           "beyond it fails (16MiB, 1GiB, or bytes)"),
 )
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
@@ -390,6 +413,7 @@ class Config:
     check_ga: bool = True
     # (log level, message) found while loading, logged once logging is set up
     notes: tuple[tuple[int, str], ...] = ()
+    max_reply_memory: int = DEFAULT_MAX_REPLY_MEMORY
 
     @property
     def destinations(self) -> list[Destination]:
@@ -462,6 +486,7 @@ def load(flags: Mapping[str, object], environ: Mapping[str, str] | None = None, 
         node_concurrency=values["node_concurrency"],
         http_listen=values["http_listen"],
         notes=notes,
+        max_reply_memory=values["max_reply_memory"],
     )
 
 

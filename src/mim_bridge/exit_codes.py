@@ -20,6 +20,8 @@ status  name               meaning
 7       TLS                TLS distribution failed (certificates, keys, CA, protocol)
 8       LOCAL_FILES        the report file or the state directory cannot be written
                            (``show``: the report file cannot be read)
+9       ALREADY_RUNNING    another bridge holds the state directory, or is connected to the
+                           node under the same node name
 130     INTERRUPTED        a one-shot run (``--once``, ``--dry-run``, ...) was interrupted
 ======  =================  ==============================================================
 """
@@ -42,6 +44,7 @@ class ExitCode(IntEnum):
     SEND_FAILED = 6
     TLS = 7
     LOCAL_FILES = 8
+    ALREADY_RUNNING = 9
     INTERRUPTED = 130
 
 
@@ -59,12 +62,14 @@ def _by_type() -> tuple[tuple[type[BaseException], ExitCode], ...]:
         CookieMismatch,
         ErldistError,
         HandshakeRefused,
+        NameInUse,
         NodeNameError,
         TlsError,
     )
     from .ga4 import EndpointError, SpoolError, TrackingIdError
     from .oneshot import Interrupted, SendFailed
     from .report import ReportError
+    from .statelock import StateDirBusy, StateDirError
 
     return (
         (ConfigError, ExitCode.USAGE),
@@ -72,6 +77,9 @@ def _by_type() -> tuple[tuple[type[BaseException], ExitCode], ...]:
         (TrackingIdError, ExitCode.USAGE),
         (EndpointError, ExitCode.USAGE),
         (TlsError, ExitCode.TLS),
+        (NameInUse, ExitCode.ALREADY_RUNNING),
+        (StateDirBusy, ExitCode.ALREADY_RUNNING),
+        (StateDirError, ExitCode.LOCAL_FILES),
         (CookieMismatch, ExitCode.AUTH),
         (HandshakeRefused, ExitCode.AUTH),
         (ConnectError, ExitCode.UNREACHABLE),

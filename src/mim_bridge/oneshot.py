@@ -79,7 +79,7 @@ async def run_once(config: Config) -> int:
     setup = sending_setup(config)
     if setup is None:
         return 0
-    time_source, sender, pool = setup
+    time_source, sender, pool, lock = setup
 
     async def once() -> int:
         state = StanzaState(config.state_dir / STATE_FILENAME)
@@ -107,6 +107,7 @@ async def run_once(config: Config) -> int:
     finally:
         await pool.close()
         sender.close()
+        lock.release()
 
 
 async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:

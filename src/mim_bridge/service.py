@@ -51,11 +51,12 @@ from .ga4 import resolve_endpoint
 from .health.monitor import Monitor
 from .health.status import FAILURE_KINDS
 from .health.status import FILENAME as STATUS_FILENAME
-from .nodes import NodePool
+from .nodes import NodePool, identity_for
 from .report import ReportError, ReportFileError
 from .schedule import Schedule
 from .state import FILENAME as STATE_FILENAME
 from .state import StanzaState
+from .statelock import StateLock
 
 if TYPE_CHECKING:
     from .ga4 import DeliveryReport, Ga4Sender
@@ -142,21 +143,32 @@ def build_sender(config: Config, time_source: StopAwareTime | None = None) -> Ga
                      initial_backoff=min(1.0, budget / 4), clock=ts.clock, sleep=ts.sleep)
 
 
-def sending_setup(config: Config) -> tuple[StopAwareTime, Ga4Sender, NodePool] | None:
-    """What the sending modes (service, ``--once``) need, after the consent notice and the
-    report-file check; None when reporting is disabled."""
+def sending_setup(config: Config) -> tuple[StopAwareTime, Ga4Sender, NodePool, StateLock] | None:
+    """What the sending modes (service, ``--once``) need, after the consent notice, the state
+    directory's lock (one bridge per state directory, held until :meth:`StateLock.release`)
+    and the report-file check; None when reporting is disabled."""
     if not reporting_allowed(config):
         return None
-    check_report_file(config.report_file)
-    time_source = StopAwareTime()
-    return time_source, build_sender(config, time_source), build_pool(config)
+    lock = StateLock.acquire(config.state_dir)
+    try:
+        check_report_file(config.report_file)
+        time_source = StopAwareTime()
+        return time_source, build_sender(config, time_source), build_pool(config, lock), lock
+    except BaseException:
+        lock.release()
+        raise
 
 
-def build_pool(config: Config) -> NodePool:
+def build_pool(config: Config, lock: StateLock | None = None) -> NodePool:
+    """The connections under this run's node name; *lock*: the state directory's lock, held
+    by the sending modes (they also look out for other bridges on the cluster)."""
     return NodePool.for_erlang(
-        config.cookie, name=config.own_name, tls=config.tls, epmd_port=config.epmd_port,
+        config.cookie, identity=identity_for(config.own_name, config.state_dir, lock),
+        tls=config.tls, epmd_port=config.epmd_port,
         connect_timeout=config.connect_timeout, net_ticktime=config.net_ticktime,
-        max_backoff=min(60.0, config.periodic_report))
+        max_backoff=min(60.0, config.periodic_report),
+        max_reply_memory=config.max_reply_memory, warn_other_bridges=lock is not None,
+        call_timeout=config.call_timeout)
 
 
 class Clock(Protocol):
@@ -444,7 +456,7 @@ async def run_service(config: Config) -> int:
         setup = sending_setup(config)
         if setup is None:
             return 0
-        time_source, sender, pool = setup
+        time_source, sender, pool, lock = setup
         reporter = Reporter(config, pool, StanzaState(config.state_dir / STATE_FILENAME))
         service = Service(config, reporter, sender, time_source, monitor=monitor)
         try:
@@ -452,6 +464,7 @@ async def run_service(config: Config) -> int:
         finally:
             await pool.close()
             sender.close()
+            lock.release()
 
 
 async def _idle_until_stopped(monitor: Monitor) -> int:

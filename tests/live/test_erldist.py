@@ -33,8 +33,10 @@ from mim_bridge.erldist import (
     Pid,
     Reference,
     RemoteException,
+    ReplyTooLarge,
     connect,
 )
+from mim_bridge.erldist.connection import READ_BUFFERS
 from support import erlvm
 from support.erlvm import LiveNode
 
@@ -157,19 +159,36 @@ def test_multi_megabyte_reply_arrives_intact(server: LiveNode) -> None:
     async def body(conn: Connection) -> None:
         frames: collections.Counter[bytes] = collections.Counter()
         channel = conn._channel
-        original = channel._frame
+        original = channel._continuation
 
-        def counting(frame: bytes) -> Any:
-            frames[frame[:2]] += 1
-            return original(frame)
+        def counting(header: bytes, part: bytes) -> Any:
+            frames[header[:2]] += 1
+            return original(header, part)
 
-        channel._frame = counting  # type: ignore[method-assign]
+        channel._continuation = counting  # type: ignore[method-assign]
         chunk = bytes(range(256)) * 64  # 16 KiB
         blob = await conn.rpc("binary", "copy", [chunk, 6 * 64], timeout=60)
         assert blob == chunk * 6 * 64  # 6 MiB
         assert frames[bytes((131, 70))] > 0, f"expected a fragmented reply, got {frames}"
+        # 400,000 Python ints and their list: ~16 MiB, more than the default budget
         numbers = await conn.rpc("lists", "seq", [1, 400_000], timeout=60)
         assert numbers == list(range(1, 400_001))
+
+    with_conn(server, body, max_reply_memory=64 * 2**20)
+
+
+def test_a_reply_over_the_budget_fails_its_call_and_the_connection_goes_on(
+        server: LiveNode) -> None:
+    async def body(conn: Connection) -> None:
+        with pytest.raises(ReplyTooLarge, match="memory budget"):
+            await conn.rpc("lists", "seq", [1, 400_000], timeout=60)
+        with pytest.raises(ReplyTooLarge, match="fragmented message"):
+            await conn.rpc("binary", "copy", [bytes(2**20), 20], timeout=60)  # 20 MiB
+        assert await conn.rpc("lists", "seq", [1000, 1002]) == [1000, 1001, 1002]
+        async with asyncio.timeout(30):  # the rest of the 20 MiB may still be on its way
+            while conn.budget.used != READ_BUFFERS:  # then nothing else is held
+                await asyncio.sleep(0.05)
+        assert not conn.closed and conn.pending_calls == 0
 
     with_conn(server, body)
 

@@ -166,7 +166,7 @@ async def tls_connect(node: LiveNode, tls: TlsOptions | None, version: str) -> N
     conn = await connect(node.name, cookie=node.cookie, epmd_port=node.epmd_port, tls=tls,
                          timeout=15)
     try:
-        tls_version = conn._writer.get_extra_info("ssl_object").version()
+        tls_version = conn.transport.get_extra_info("ssl_object").version()
         assert tls_version == version.replace("tlsv", "TLSv")
         assert await conn.rpc("init", "get_argument", [Atom("proto_dist")]) == (
             Atom("ok"), [["inet_tls"]])

@@ -242,3 +242,23 @@ def test_tls_options(env: dict[str, str], tmp_path: Path) -> None:
 def test_send_budget_never_holds_up_the_next_report(env: dict[str, str]) -> None:
     assert cfg(env, {"periodic_report": "1s"}).send_budget == 0.5
     assert cfg(env).send_budget == 60
+
+
+def test_max_reply_memory(env: dict[str, str], tmp_path: Path) -> None:
+    assert cfg(env).max_reply_memory == 16 * 2**20
+    assert cfg(env, {"max_reply_memory": "64MiB"}).max_reply_memory == 64 * 2**20
+    assert cfg({**env, "BRIDGE_MAX_REPLY_MEMORY": "2048KiB"}).max_reply_memory == 2 * 2**20
+    toml = tmp_path / "b.toml"
+    toml.write_text('[bridge]\nmax_reply_memory = "1G"\n')
+    assert cfg(env, config_file=str(toml)).max_reply_memory == 2**30
+    toml.write_text("[bridge]\nmax_reply_memory = 33554432\n")
+    assert cfg(env, config_file=str(toml)).max_reply_memory == 32 * 2**20
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("16 TB", "expected a size"), ("lots", "expected a size"), ("1000", "must be at least 2 MiB"),
+    ("512KiB", "must be at least 2 MiB"),
+])
+def test_bad_max_reply_memory(env: dict[str, str], raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"--max-reply-memory='{raw}': {message}"):
+        cfg(env, {"max_reply_memory": raw})

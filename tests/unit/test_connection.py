@@ -11,16 +11,28 @@ import contextlib
 import logging
 import socket
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 
-from mim_bridge.erldist import Atom, ConnectionLost, DecodeError, Reference, etf
-from mim_bridge.erldist.connection import Connection
+from mim_bridge.erldist import (
+    Atom,
+    CallTimeout,
+    ConnectionLost,
+    DecodeError,
+    NameInUse,
+    Pid,
+    Reference,
+    ReplyTooLarge,
+    connect,
+    etf,
+)
+from mim_bridge.erldist.connection import Connection, _Receiver
 from mim_bridge.erldist.handshake import Peer
 from mim_bridge.erldist.messages import REG_SEND, SEND, Channel, Message
 from mim_bridge.erldist.nodename import parse
+from support import fake_node
 
 SECRET = b"SECRET-PAYLOAD-BYTES"
 
@@ -70,8 +82,10 @@ Body = Callable[[Connection, Node], Awaitable[None]]
 async def connected() -> AsyncIterator[tuple[Connection, Node]]:
     ours, theirs = socket.socketpair()
     theirs.setblocking(False)
-    reader, writer = await asyncio.open_connection(sock=ours)
-    conn = Connection(reader, writer, own=parse("bridge@localhost"),
+    receiver = _Receiver()
+    transport, _ = await asyncio.get_running_loop().create_connection(lambda: receiver, sock=ours)
+    transport.pause_reading()  # as connect() leaves it after the handshake
+    conn = Connection(receiver, own=parse("bridge@localhost"),
                       peer=Peer("mim@localhost", 0, 1, 6), creation=7, channel=Channel(),
                       tick_interval=15.0, net_ticktime=60.0)
     try:
@@ -141,3 +155,79 @@ def test_a_frame_that_breaks_the_protocol_still_closes_the_connection() -> None:
         assert conn.closed
 
     run(body)
+
+
+# --------------------------------------------------------------------------- memory budget
+
+def test_replies_stay_charged_until_no_call_is_in_flight() -> None:
+    async def body(conn: Connection, node: Node) -> None:
+        calls = [asyncio.ensure_future(conn.rpc("m", "f", [i])) for i in range(3)]
+        r0, r1, r2 = await node.calls(3)
+        await node.send(node.reply(conn, r0, b"a" * 10_000) + node.reply(conn, r1, b"b" * 10_000))
+        assert await calls[0] == b"a" * 10_000 and await calls[1] == b"b" * 10_000
+        held = conn.budget.used
+        assert held > 20_000  # the wave is not over: its replies are still counted
+        await node.send(node.reply(conn, r2, 1))
+        assert await calls[2] == 1
+        await asyncio.sleep(0)  # the last future's done-callbacks
+        assert conn.pending_calls == 0 and conn.budget.used == 0
+
+    run(body)
+
+
+def test_a_reply_nobody_waits_for_is_released_at_once() -> None:
+    async def body(conn: Connection, node: Node) -> None:
+        call = asyncio.ensure_future(conn.rpc("m", "f", [], timeout=0.01))
+        [ref] = await node.calls(1)
+        with pytest.raises(CallTimeout):
+            await call
+        await node.send(node.reply(conn, ref, b"late" * 1000))
+        later = asyncio.ensure_future(conn.rpc("m", "g", []))
+        [ref2] = await node.calls(1)
+        await node.send(node.reply(conn, ref2, 2))
+        assert await later == 2
+        await asyncio.sleep(0)
+        assert conn.budget.used == 0
+
+    run(body)
+
+
+# --------------------------------------------------------------------------- against a fake node
+
+def test_a_zip_bomb_fails_its_call_and_the_connection_goes_on() -> None:
+    bombs = {"bomb"}
+
+    def responder(pid: Pid, ref: Reference, module: str, function: str,
+                  args: list[Any]) -> Iterator[bytes]:
+        yield fake_node.zip_bomb(pid, ref) if function in bombs else fake_node.reply(
+            pid, ref, Atom("fine"))
+
+    async def main(node: fake_node.FakeNode) -> None:
+        conn = await connect(node.name, node.cookie, epmd_port=node.epmd_port)
+        try:
+            results = await asyncio.gather(conn.rpc("m", "bomb", []), conn.rpc("m", "ok", []),
+                                           return_exceptions=True)
+            assert isinstance(results[0], ReplyTooLarge) and results[1] == Atom("fine")
+            assert "memory budget" in str(results[0])
+            assert await conn.rpc("m", "again", []) == Atom("fine")
+            assert not conn.closed
+        finally:
+            await conn.close()
+
+    with fake_node.FakeNode(responder=responder) as node:
+        asyncio.run(main(node))
+
+
+def test_status_alive_is_answered_false_unless_the_name_is_ours() -> None:
+    async def main(node: fake_node.FakeNode) -> None:
+        with pytest.raises(NameInUse, match="already has a connection from a node named "
+                           "bridge_x@localhost"):
+            await connect(node.name, node.cookie, epmd_port=node.epmd_port, name="bridge_x")
+        conn = await connect(node.name, node.cookie, epmd_port=node.epmd_port,
+                             name="bridge_x", replace_alive=True)
+        await conn.close()
+
+    with fake_node.FakeNode(status="alive") as node:
+        asyncio.run(main(node))
+        assert node.alive_answers == ["false", "true"]
+        assert node.names == ["bridge_x@localhost"] * 2

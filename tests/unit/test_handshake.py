@@ -14,11 +14,13 @@ from mim_bridge.erldist import (
     DecodeError,
     ErldistError,
     HandshakeRefused,
+    LocalError,
+    NameInUse,
 )
 from mim_bridge.erldist import (
     flags as F,
 )
-from mim_bridge.erldist.handshake import ClientHandshake, State, digest
+from mim_bridge.erldist.handshake import AliveAnswer, ClientHandshake, State, digest
 
 NAME = "bridge@localhost"
 COOKIE = "ABCDEFGHIJ"
@@ -88,11 +90,11 @@ def test_send_name_bytes(version: int, packet: int, want: str) -> None:
     assert hs.state is State.AWAIT_STATUS
 
 
-def test_start_twice_and_bad_version_are_programming_errors() -> None:
+def test_start_twice_and_bad_version_are_typed_programming_errors() -> None:
     hs = handshake()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(LocalError, match="already started"):
         hs.start()
-    with pytest.raises(ValueError):
+    with pytest.raises(LocalError, match="version must be 5 or 6"):
         ClientHandshake(NAME, COOKIE, version=4)
 
 
@@ -107,7 +109,7 @@ STATUS_TABLE = [
     # status, bytes we answer, state afterwards or error
     ("ok", b"", State.AWAIT_CHALLENGE),
     ("ok_simultaneous", b"", State.AWAIT_CHALLENGE),
-    ("alive", frame(b"strue"), State.AWAIT_CHALLENGE),  # we are the fresh one: replace it
+    ("alive", frame(b"sfalse"), State.NAME_IN_USE),  # by default we cannot know it is ours
     ("nok", None, HandshakeRefused),
     ("not_allowed", None, HandshakeRefused),
     ("named:", None, HandshakeRefused),  # we never ask for a dynamic name
@@ -124,6 +126,29 @@ def test_status(text: str, answer: bytes | None, outcome: Any) -> None:
     else:
         with pytest.raises(outcome):
             hs.receive(status(text))
+
+
+def test_alive_is_replaced_only_when_the_caller_says_the_name_is_its_own() -> None:
+    hs = handshake(replace_alive=True)
+    assert hs.receive(status("alive")) == frame(b"strue")
+    assert hs.state is State.AWAIT_CHALLENGE and hs.alive is AliveAnswer.REPLACED
+    assert hs.failure is None
+    reply = hs.receive(challenge_v6(99))  # and the handshake goes on as after "ok"
+    hs.receive(ack(hs, reply))
+    assert hs.state is State.CONNECTED
+
+
+@pytest.mark.parametrize("packet", [2, 4])
+def test_alive_refused_answers_false_then_fails_with_name_in_use(packet: int) -> None:
+    hs = handshake(packet_size=packet)
+    # whatever follows the status in the same read is not looked at
+    out = hs.receive(status("alive", packet) + challenge_v6(1, packet=packet))
+    assert out == frame(b"sfalse", packet)  # sent before giving up, so the node closes cleanly
+    assert hs.state is State.NAME_IN_USE and hs.alive is AliveAnswer.REFUSED
+    assert isinstance(hs.failure, NameInUse) and isinstance(hs.failure, HandshakeRefused)
+    assert hs.failure.name == NAME and NAME in str(hs.failure)
+    assert hs.connection_closed() is hs.failure  # the node hanging up changes nothing
+    assert hs.receive(b"more") == b"" and hs.state is State.NAME_IN_USE
 
 
 def test_not_allowed_explains_itself() -> None:
@@ -226,6 +251,7 @@ def test_connection_closed_mid_handshake(steps: int, error: type[Exception]) -> 
         hs.receive(data)
     exc = hs.connection_closed()
     assert type(exc) is error
+    assert hs.failure is None
     if error is CookieMismatch:
         assert "cookie" in str(exc)
 

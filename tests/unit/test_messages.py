@@ -3,6 +3,8 @@ cache references, fragments, and what happens with hostile frames."""
 
 from __future__ import annotations
 
+import functools
+import re
 import struct
 import tracemalloc
 import zlib
@@ -12,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.erldist import DecodeError, etf
+from mim_bridge.erldist import DecodeError, LocalError, ReplyTooLarge, etf
+from mim_bridge.erldist.budget import MemoryBudget
 from mim_bridge.erldist.messages import (
     NO_PAYLOAD,
     REG_SEND,
@@ -25,6 +28,7 @@ from mim_bridge.erldist.messages import (
     Channel,
     Message,
     Tick,
+    held,
 )
 from mim_bridge.erldist.terms import Atom, Pid, Reference
 
@@ -500,3 +504,165 @@ def test_hostile_claims_cost_little_memory() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * 2**20
+
+
+# --------------------------------------------------------------------------- memory budget
+
+MiB = 1 << 20
+
+
+def budgeted(limit: int = 2 * MiB) -> Channel:
+    return Channel(budget=MemoryBudget(limit))
+
+
+def rex_reply_body(value_bytes: bytes) -> bytes:
+    """Unversioned ``{REF, <value>}`` with *value_bytes* already encoded."""
+    return b"h\x02" + term(REF) + value_bytes
+
+
+@functools.cache
+def zip_bomb(size: int = 200 * MiB) -> bytes:
+    """A pass-through rex reply whose compressed term inflates to a *size*-byte binary."""
+    z = zlib.compressobj(9)
+    out = [z.compress(rex_reply_body(b"m" + struct.pack(">I", size)))]
+    chunk = bytes(MiB)
+    for start in range(0, size, MiB):
+        out.append(z.compress(chunk[:size - start]))
+    out.append(z.flush())
+    inner_size = 2 + len(term(REF)) + 5 + size
+    return frame(b"p" + etf.encode(REPLY) + b"\x83P" + struct.pack(">I", inner_size)
+                 + b"".join(out))
+
+
+def test_a_message_stays_charged_until_released() -> None:
+    ch = budgeted()
+    [msg] = events(ch, frame(header([]) + term(REPLY) + term((REF, [b"x" * 1000] * 10))))
+    assert msg.payload == (REF, [b"x" * 1000] * 10)
+    assert 10_000 < msg.cost == ch.budget.used < 20_000
+    ch.release(msg.cost)
+    assert ch.budget.used == 0
+
+
+def test_zip_bombs_fail_their_calls_before_inflating() -> None:
+    bomb = zip_bomb()
+    assert len(bomb) < 300_000  # ~204 KB on the wire, 200 MB inflated
+    ch = budgeted(16 * MiB)
+    tracemalloc.start()
+    try:
+        got = events(ch, bomb * 8 + frame(header([]) + term(REPLY) + term((REF, 1))))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MiB  # the eight frames themselves, nothing inflated
+    *bad, good = got
+    assert len(bad) == 8 and good.payload == (REF, 1)
+    for msg in bad:
+        assert msg.payload.ref == REF  # so the call it answers fails, not the connection
+        error = msg.payload.error
+        assert type(error) is ReplyTooLarge and "memory budget" in str(error)
+        assert "16 MiB" in str(error) and "max_reply_memory" in str(error)
+
+
+def test_a_compressed_term_is_inflated_only_within_what_is_left() -> None:
+    fits = zip_bomb(800 * 1024)  # inflated, then decoded: 1.6 MiB of the 2 MiB
+    ch = budgeted()
+    [ok] = events(ch, fits)
+    assert ok.payload[1] == bytes(800 * 1024) and ch.budget.used == ok.cost
+    [bad] = events(ch, fits)  # the first one is still held: the second no longer fits
+    assert type(bad.payload.error) is ReplyTooLarge
+    ch.release(ok.cost)
+    [again] = events(ch, fits)
+    assert again.payload == ok.payload
+
+
+def test_decoded_size_counts_not_just_wire_bytes() -> None:
+    # 200,000 empty lists: 200 KB on the wire, ~13 MB of Python list objects
+    nils = b"l" + struct.pack(">I", 200_000) + b"j" * 200_001
+    ch = budgeted(4 * MiB)
+    tracemalloc.start()
+    try:
+        [msg] = events(ch, frame(header([]) + term(REPLY) + rex_reply_body(nils)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert type(msg.payload.error) is ReplyTooLarge and msg.payload.ref == REF
+    assert peak < 6 * MiB
+    assert ch.budget.used == msg.cost < 1000  # only the control term is held
+
+
+def fragmented_reply(seq: int, value: bytes, pieces: int) -> list[bytes]:
+    """The frames of a fragmented rex reply ``{REF, value}`` in *pieces* fragments."""
+    body = term(REPLY) + rex_reply_body(term(value))
+    step = -(-len(body) // pieces)
+    parts = [body[i * step:(i + 1) * step] for i in range(pieces)]
+    return [frame(header([], fragment=(seq, pieces)) + parts[0])] + [
+        cont(seq, pieces - i, part) for i, part in enumerate(parts[1:], 1)]
+
+
+def test_a_fragmented_reply_over_the_budget_fails_its_call_and_is_skipped() -> None:
+    ch = budgeted()
+    frames = fragmented_reply(9, bytes(6 * MiB), 96)  # ~64 KiB fragments, like OTP's
+    got: list[Tick | Message] = []
+    failed_at = None
+    for i, f in enumerate(frames):
+        got += events(ch, f)
+        assert ch.budget.used <= 2 * MiB
+        if got and failed_at is None:
+            failed_at = i
+    assert failed_at is not None and failed_at < 32  # as soon as it did not fit, not at its end
+    [bad] = got
+    assert bad.control == REPLY and bad.payload.ref == REF
+    assert type(bad.payload.error) is ReplyTooLarge
+    assert re.fullmatch(r"a fragmented message \(1\.\d MiB so far\) needs 80\.1 KiB, but only "
+                        r"[\d.]+ KiB of the connection's 2 MiB memory budget are free "
+                        r"\(max_reply_memory\)", str(bad.payload.error))
+    assert ch.budget.used == 0 and not ch._sequences
+    # the connection goes on
+    [good] = events(ch, b"".join(fragmented_reply(10, b"y" * 100_000, 3)))
+    assert good.payload == (REF, b"y" * 100_000)
+
+
+def test_a_fragmented_reply_within_the_budget_decodes() -> None:
+    ch = budgeted()
+    [msg] = events(ch, b"".join(fragmented_reply(3, b"z" * 600_000, 10)))
+    assert msg.payload == (REF, b"z" * 600_000) and ch.budget.used == msg.cost
+
+
+def test_a_fragment_flood_is_held_to_the_budget() -> None:
+    ch = budgeted(4 * MiB)
+    chunk = bytes(64 * 1024)
+    tracemalloc.start()
+    try:
+        dropped = 0
+        for seq in range(64):  # 64 sequences that never end, each of up to 1 GiB
+            first = frame(header([], fragment=(seq, 2**14)) + term(REPLY)
+                          + rex_reply_body(b"m" + struct.pack(">I", 2**30)))
+            dropped += len(events(ch, first))
+            for frag in range(2**14 - 1, 2**14 - 4, -1):
+                dropped += len(events(ch, cont(seq, frag, chunk)))
+                assert ch.budget.used <= 4 * MiB
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * MiB
+    assert dropped >= 64 - 4 * MiB // (3 * len(chunk))  # the ones that did not fit failed
+
+
+def test_a_single_frame_larger_than_the_budget_closes_before_it_arrives() -> None:
+    ch = budgeted()
+    with pytest.raises(ReplyTooLarge, match="a frame of 2 MiB needs 5.0 MiB, but only 2 MiB"):
+        events(ch, struct.pack(">I", 2 * MiB) + b"p")
+
+
+def test_a_big_frame_is_charged_while_decoded_then_only_its_term() -> None:
+    ch = budgeted()
+    data = frame(header([]) + term(REPLY) + term((REF, b"b" * 200_000)))
+    ch.receive_data(data[:1000])
+    assert ch.next_event() is None and ch.budget.used == 2 * held(len(data) - 4)
+    [msg] = events(ch, data[1000:])
+    assert ch.budget.used == msg.cost < len(data) + 1000
+
+
+def test_the_budget_has_a_floor() -> None:
+    with pytest.raises(LocalError, match="at least 2 MiB"):
+        MemoryBudget(1000)

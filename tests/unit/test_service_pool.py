@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from mim_bridge.erldist import CookieMismatch, NodeNotFound
-from mim_bridge.nodes import NodePool, bridge_alive_name
+from mim_bridge.nodes import NodePool
 
 T = TypeVar("T")
 
@@ -123,8 +123,3 @@ async def test_keep_only_closes_departed_members() -> None:
     assert not a.closed and b.closed and pool.open_count == 1
     await pool.close()
     assert a.closed and pool.open_count == 0
-
-
-def test_bridge_names_are_unique_and_valid() -> None:
-    names = {bridge_alive_name() for _ in range(100)}
-    assert len(names) == 100 and all(n.startswith("mim_bridge_") for n in names)

@@ -8,7 +8,8 @@
 Usable on its own: it knows nothing about MongooseIM. Term mapping: see :mod:`.terms`.
 """
 
-from .connection import Connection, TlsOptions, connect, read_cookie
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     BadRpc,
     CallError,
@@ -24,10 +25,12 @@ from .errors import (
     ErldistError,
     HandshakeRefused,
     LocalError,
+    NameInUse,
     NodeNameError,
     NodeNotFound,
     RemoteException,
     RemoteProtocolError,
+    ReplyTooLarge,
     TlsError,
 )
 from .terms import (
@@ -44,6 +47,21 @@ from .terms import (
     Reference,
     as_key,
 )
+
+if TYPE_CHECKING:
+    from .connection import Connection, TlsOptions, connect, read_cookie
+
+_CONNECTION = frozenset({"Connection", "TlsOptions", "connect", "read_cookie"})
+
+
+def __getattr__(name: str) -> Any:
+    """The asyncio layer is imported on first use: the pure parts (terms, errors, the byte
+    codecs) are used by commands that never connect, and asyncio costs ~50 ms to import."""
+    if name in _CONNECTION:
+        from . import connection
+        return getattr(connection, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Atom",
@@ -69,6 +87,7 @@ __all__ = [
     "ListKey",
     "LocalError",
     "MapKey",
+    "NameInUse",
     "NodeNameError",
     "NodeNotFound",
     "Pid",
@@ -76,6 +95,7 @@ __all__ = [
     "Reference",
     "RemoteException",
     "RemoteProtocolError",
+    "ReplyTooLarge",
     "TlsError",
     "TlsOptions",
     "as_key",

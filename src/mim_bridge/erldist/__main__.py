@@ -3,7 +3,9 @@
 A debugging aid for operators (is the node reachable, is the cookie right, what does a function
 return?) and the bridge's cold-start benchmark. Arguments: integers stay integers, ``"text"``
 becomes a binary, anything else an atom. The cookie comes from ``--cookie``, ``BRIDGE_COOKIE``
-or ``~/.erlang.cookie``.
+or ``~/.erlang.cookie``. Its node name is fixed (``--name``, default ``mim_erldist_call``): every
+new name would stay in the node's atom table for good. Two calls at once under one name: the
+second is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _arg(text: str) -> Any:
 
 async def _call(ns: argparse.Namespace) -> Any:
     conn = await connect(ns.node, ns.cookie or os.environ.get("BRIDGE_COOKIE"),
-                         timeout=ns.timeout, epmd_port=ns.epmd_port)
+                         timeout=ns.timeout, epmd_port=ns.epmd_port, name=ns.name)
     try:
         return await conn.rpc(ns.module, ns.function, [_arg(a) for a in ns.args],
                               timeout=ns.timeout)
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cookie")
     ap.add_argument("--epmd-port", type=int)
     ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--name", default="mim_erldist_call",
+                    help="our node name (NAME or NAME@HOST; default %(default)s)")
     ns = ap.parse_args(argv)
     try:
         print(repr(asyncio.run(_call(ns))))

@@ -6,13 +6,17 @@ Everything protocol-shaped is delegated to the pure modules (:mod:`.epmd`, :mod:
 A reply that does not decode fails only its own call, with :class:`DecodeError`; a frame that
 breaks the protocol closes the connection (see :mod:`.messages`).
 
-RPC uses the server's ``rex`` gen_server in its standard form::
+RPC uses the server's ``rex`` gen_server (frames built by :mod:`.rex`). rex runs every call in
+its own process, so any number of calls can be in flight; replies are matched by the unique
+``Ref``.
 
-    REG_SEND rex  {'$gen_call', {OurPid, Ref}, {call, M, F, Args, user}}
-    SEND OurPid   {Ref, Reply}
-
-rex runs every call in its own process, so any number of calls can be in flight; replies are
-matched by the unique ``Ref``. ``user`` as group leader keeps any I/O of the call on the server.
+Memory: the channel charges what the node sends to the connection's budget
+(:mod:`.budget`, *max_reply_memory*); this layer returns a reply's share when no call is in
+flight any more, so the replies of one pipelined wave are counted together. Bytes are received
+into one fixed buffer (:class:`_Receiver`, a buffered protocol) and handed to the sans-I/O layer
+from there: no allocation per read, which on a flood of fragments kept the process's resident
+memory a third above what it actually held (glibc could not reuse the holes left by 256 KiB
+read buffers between long-lived fragments).
 """
 
 from __future__ import annotations
@@ -24,17 +28,16 @@ import itertools
 import logging
 import os
 import ssl
-import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from . import epmd, etf, nodename
+from . import epmd, nodename
 from . import flags as F
+from .budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget
 from .errors import (
-    BadRpc,
     CallTimeout,
     ConnectError,
     ConnectionLost,
@@ -42,11 +45,11 @@ from .errors import (
     ConnectTimeout,
     DecodeError,
     ErldistError,
+    HandshakeRefused,
     LocalError,
-    RemoteException,
     TlsError,
 )
-from .handshake import ClientHandshake, Peer
+from .handshake import ClientHandshake, Peer, State
 from .messages import (
     NO_PAYLOAD,
     REG_SEND,
@@ -59,16 +62,16 @@ from .messages import (
     Channel,
     Message,
 )
+from .rex import GEN_CALL, RexRequests, check_reply
 from .terms import Atom, Pid, Reference
 
 log = logging.getLogger(__name__)
 
-_REX = Atom("rex")
-_GEN_CALL = Atom("$gen_call")
-_CALL = Atom("call")
-_USER = Atom("user")
-_BADRPC = Atom("badrpc")
-_EXIT = Atom("EXIT")
+_NET_KERNEL = Atom("net_kernel")
+# The receive buffer, and what the read side holds outside the channel's own accounting (the
+# buffer, and the channel's unparsed tail below a frame's size): charged for the connection's life.
+READ_CHUNK = 256 * 1024
+READ_BUFFERS = 2 * READ_CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +108,57 @@ def read_cookie(path: str | os.PathLike[str] | None = None) -> str:
         raise LocalError(f"cannot read the cookie file {p}: {e.strerror or e}") from e
 
 
-class Connection:
-    """A hidden connection to one Erlang node. Create it with :func:`connect`."""
+class _Receiver(asyncio.BufferedProtocol):
+    """The socket's side: received bytes go into one fixed buffer and are handed on as a
+    view of it (consumers copy what they keep); end of stream and errors are reported once."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 own: nodename.NodeName, peer: Peer, creation: int, channel: Channel,
-                 tick_interval: float, net_ticktime: float) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self) -> None:
+        self._view = memoryview(bytearray(READ_CHUNK))
+        self.transport: asyncio.Transport | None = None
+        self.on_data: Callable[[memoryview], None] = _ignore_data
+        self.on_lost: Callable[[BaseException | None], None] = _ignore_lost
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.on_data(self._view[:nbytes])
+
+    def eof_received(self) -> bool:
+        return False  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+        self.on_lost(exc)
+
+
+def _ignore_data(data: memoryview) -> None:
+    pass
+
+
+def _ignore_lost(exc: BaseException | None) -> None:
+    pass
+
+
+class Connection:
+    """A hidden connection to one Erlang node. Create it with :func:`connect`.
+
+    *receiver* must be reading-paused with the bytes received after the handshake already in
+    *channel*; the connection takes over from there.
+    """
+
+    def __init__(self, receiver: _Receiver, *, own: nodename.NodeName, peer: Peer,
+                 creation: int, channel: Channel, tick_interval: float,
+                 net_ticktime: float) -> None:
+        assert receiver.transport is not None
+        self._receiver = receiver
+        self._transport = receiver.transport
         self.node_name = str(own)
         self.peer = peer
         self._channel = channel
@@ -129,21 +175,21 @@ class Connection:
         self._loop = asyncio.get_running_loop()
         self._wbuf: list[bytes] = []
         self._flush_pending = False
-        # Every call frame starts with the same bytes (header, control, '$gen_call', our pid)
-        # and ends with 'user': encode those once, not 10,000 times in a pipelined wave.
-        head = bytearray(channel.encode((REG_SEND, self.pid, Atom(""), _REX))[4:])
-        versioned = not channel.atom_cache_header
-        if versioned:
-            head.append(etf.VERSION)
-        head += b"\x68\x03"
-        etf.encode_into(_GEN_CALL, head, versioned=False)
-        head += b"\x68\x02"
-        etf.encode_into(self.pid, head, versioned=False)
-        self._call_head = bytes(head)
-        self._user_tail = etf.encode(_USER)[1:]
-        self._mf_cache: dict[tuple[Atom, Atom], bytes] = {}
-        self._reader_task = asyncio.create_task(self._read_loop(), name="erldist-reader")
+        self._rex = RexRequests(channel, self.pid)
+        self._held = 0  # budget held by delivered replies until no call is in flight
+        receiver.on_data = self._data_received
+        receiver.on_lost = self._connection_lost
         self._tick_task = asyncio.create_task(self._tick_loop(), name="erldist-ticker")
+        if receiver.lost.done():
+            self._connection_lost(None)
+        else:
+            self._loop.call_soon(self._data_received, memoryview(b""))  # the handshake's rest
+            self._transport.resume_reading()
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The socket's transport (``get_extra_info("ssl_object")`` over TLS)."""
+        return self._transport
 
     # ------------------------------------------------------------------ public API
     @property
@@ -157,6 +203,11 @@ class Connection:
     @property
     def pending_calls(self) -> int:
         return len(self._pending)
+
+    @property
+    def budget(self) -> MemoryBudget:
+        """The connection's memory budget (what the node's replies may hold)."""
+        return self._channel.budget
 
     def new_ref(self) -> Reference:
         n = next(self._ref_counter)
@@ -193,25 +244,12 @@ class Connection:
 
     def _forget(self, ref: Reference, _fut: asyncio.Future[Any]) -> None:
         self._pending.pop(ref, None)
+        if not self._pending and self._held:
+            self._channel.release(self._held)
+            self._held = 0
 
     def _call_frame(self, m: Atom, f: Atom, args: Sequence[Any], ref: Reference) -> bytes:
-        """``{'$gen_call', {Pid, Ref}, {call, M, F, Args, user}}`` to rex, as one frame."""
-        mf = self._mf_cache.get((m, f))
-        if mf is None:
-            buf = bytearray(b"\x68\x05")
-            for atom in (_CALL, m, f):
-                etf.encode_into(atom, buf, versioned=False)
-            mf = bytes(buf)
-            if len(self._mf_cache) < 4096:  # bounded: callers choose the names
-                self._mf_cache[(m, f)] = mf
-        out = bytearray(b"\0\0\0\0")
-        out += self._call_head
-        etf.encode_into(ref, out, versioned=False)
-        out += mf
-        etf.encode_into(list(args), out, versioned=False)
-        out += self._user_tail
-        struct.pack_into(">I", out, 0, len(out) - 4)
-        return bytes(out)
+        return self._rex.frame(m, f, args, ref)
 
     async def wait_reply(self, fut: asyncio.Future[Any], module: Any, function: Any,
                          arity: int, timeout: float | None) -> Any:
@@ -233,17 +271,14 @@ class Connection:
     async def close(self) -> None:
         """Close the connection; pending calls fail with :class:`ConnectionLost`."""
         self._shutdown(ConnectionLost("connection closed by the bridge"))
-        for task in (self._reader_task, self._tick_task):
-            task.cancel()
-        for task in (self._reader_task, self._tick_task):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        self._tick_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._tick_task
         with contextlib.suppress(Exception):
-            self._writer.close()
             async with asyncio.timeout(2):
-                await self._writer.wait_closed()
+                await self._receiver.lost
 
-    async def __aenter__(self) -> Connection:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -269,7 +304,7 @@ class Connection:
 
     def _send_now(self, data: bytes) -> None:
         if self._closed is None:
-            self._writer.write(data)
+            self._transport.write(data)
             self._last_send = time.monotonic()
 
     def _shutdown(self, error: ErldistError) -> None:
@@ -280,75 +315,79 @@ class Connection:
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(ConnectionLost(str(error)))
+        self._receiver.on_data = _ignore_data
         with contextlib.suppress(Exception):
-            self._writer.close()
+            self._transport.close()
 
-    async def _read_loop(self) -> None:
+    def _data_received(self, data: memoryview) -> None:
+        """Bytes from the node: decode and dispatch every complete event now."""
+        if self._closed is not None:
+            return
+        self._last_recv = time.monotonic()
         channel = self._channel
         try:
-            while True:
-                while (event := channel.next_event()) is not None:
-                    if event is TICK:
-                        # The node ticks only after a quarter of *its* net_ticktime without
-                        # sending, and drops us after a whole one without hearing from us:
-                        # answering every tick keeps us alive whatever its net_ticktime (our
-                        # tick_interval may be longer). Nodes never answer ticks: no ping-pong.
-                        self._write(TICK_FRAME)
-                    else:
-                        assert isinstance(event, Message)
-                        self._dispatch(event)
-                data = await self._reader.read(262144)
-                if not data:
-                    raise ConnectionLost(f"{self.peer.name} closed the connection")
-                self._last_recv = time.monotonic()
-                channel.receive_data(data)
-        except asyncio.CancelledError:
-            raise
+            channel.receive_data(data)
+            while (event := channel.next_event()) is not None:
+                if event is TICK:
+                    # The node ticks only after a quarter of *its* net_ticktime without
+                    # sending, and drops us after a whole one without hearing from us:
+                    # answering every tick keeps us alive whatever its net_ticktime (our
+                    # tick_interval may be longer). Nodes never answer ticks: no ping-pong.
+                    self._write(TICK_FRAME)
+                else:
+                    assert isinstance(event, Message)
+                    self._dispatch(event)
         except ErldistError as e:
             if isinstance(e, DecodeError):
                 log.error("closing connection to %s: %s", self.peer.name, e)
-            self._shutdown(e if isinstance(e, ConnectionLost) else ConnectionLost(
-                f"connection to {self.peer.name} dropped: {e}"))
-        except (OSError, ssl.SSLError) as e:
-            self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e}"))
+            self._shutdown(ConnectionLost(f"connection to {self.peer.name} dropped: {e}"))
         except Exception as e:  # a bug here must not leave pending calls waiting forever
             log.exception("erldist reader for %s failed", self.peer.name)
             self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {e!r}"))
 
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self._shutdown(ConnectionLost(f"{self.peer.name} closed the connection"))
+        else:
+            self._shutdown(ConnectionLost(f"connection to {self.peer.name} failed: {exc}"))
+
     def _dispatch(self, msg: Message) -> None:
         payload = msg.payload
         if type(payload) is BadPayload:
-            self._bad_payload(msg.op, payload)
+            self._bad_payload(msg, payload)
             return
         if (payload is not NO_PAYLOAD and type(payload) is tuple and len(payload) == 2
                 and type(payload[0]) is Reference):
             fut = self._pending.get(payload[0])
             if fut is not None and not fut.done():
+                self._held += msg.cost
                 fut.set_result(payload[1])
                 return
+        self._channel.release(msg.cost)
         op = msg.op
         if op == UNLINK_ID and len(msg.control) == 4:
             _, ident, sender, to = msg.control
             self._write(self._channel.encode((UNLINK_ID_ACK, ident, to, sender)))
-        elif op == REG_SEND and msg.recipient == Atom("net_kernel"):
+        elif op == REG_SEND and msg.recipient == _NET_KERNEL:
             self._answer_net_kernel(payload)
         else:
             log.debug("ignoring control message %s from %s", op, self.peer.name)
 
-    def _bad_payload(self, op: int, bad: BadPayload) -> None:
+    def _bad_payload(self, msg: Message, bad: BadPayload) -> None:
         """A message whose term did not decode: fail the call it answers, if any; carry on."""
+        self._channel.release(msg.cost)
         fut = self._pending.get(bad.ref) if bad.ref is not None else None
         if fut is not None and not fut.done():
             log.warning("a reply from %s does not decode, failing that call: %s",
                         self.peer.name, bad.error)
             fut.set_exception(bad.error)
         else:
-            log.warning("dropping a message (operation %s) from %s: %s", op, self.peer.name,
+            log.warning("dropping a message (operation %s) from %s: %s", msg.op, self.peer.name,
                         bad.error)
 
     def _answer_net_kernel(self, payload: Any) -> None:
         # net_adm:ping/1 asks net_kernel {is_auth, Node}; answering 'yes' keeps pings working.
-        if (type(payload) is tuple and len(payload) == 3 and payload[0] == _GEN_CALL
+        if (type(payload) is tuple and len(payload) == 3 and payload[0] == GEN_CALL
                 and type(payload[1]) is tuple and len(payload[1]) == 2):
             from_pid, tag = payload[1]
             if isinstance(from_pid, Pid):
@@ -381,34 +420,25 @@ def _expire(fut: asyncio.Future[Any]) -> None:
         fut.set_exception(_Expired())
 
 
-def check_reply(reply: Any, module: Any, function: Any, arity: int) -> Any:
-    """Turn ``{badrpc, Reason}`` into :class:`BadRpc` / :class:`RemoteException`."""
-    if type(reply) is tuple and len(reply) == 2 and reply[0] == _BADRPC:
-        reason = reply[1]
-        mfa = f"{module}:{function}/{arity}"
-        if type(reason) is tuple and len(reason) == 2 and reason[0] == _EXIT:
-            inner = reason[1]
-            what = inner[0] if type(inner) is tuple and inner else inner
-            raise RemoteException(f"{mfa} raised {_short(what)}", reason)
-        raise BadRpc(f"{mfa} failed: {_short(reason)}", reason)
-    return reply
-
-
-def _short(term: Any, limit: int = 200) -> str:
-    text = repr(term)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
                   name: str | None = None, tls: TlsOptions | None = None,
                   epmd_port: int | None = None, tick_interval: float = 15.0,
-                  net_ticktime: float = 60.0, version: int | None = None) -> Connection:
+                  net_ticktime: float = 60.0, version: int | None = None,
+                  replace_alive: bool = False,
+                  max_reply_memory: int = DEFAULT_MAX_REPLY_MEMORY) -> Connection:
     """Open a hidden distribution connection to *node* (``name@host``).
 
     *cookie* defaults to ``~/.erlang.cookie``. *name* is the bridge's own node name (or just its
-    part before ``@``); by default a unique name in the target's short/long style. *tls* enables
+    part before ``@``); by default a unique name in the target's short/long style, which, like
+    every node name that connects, stays in the node's atom table for good: give a stable one
+    to anything that connects often. *tls* enables
     TLS distribution. Ticks go out every *tick_interval* s of silence; the connection is declared
     dead after *net_ticktime* s without a byte from the node.
+
+    *replace_alive*: if the node still holds a connection under our name, replace it (True:
+    the caller knows no other live process can use this name) or fail with
+    :class:`NameInUse` (False). *max_reply_memory*: the connection's memory budget in bytes
+    (:mod:`.budget`).
     """
     target = nodename.parse(node)
     if name and "@" in name:
@@ -417,19 +447,24 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
         own = nodename.own_name(target, name)
     if cookie is None:
         cookie = read_cookie()
+    budget = MemoryBudget(max_reply_memory)
+    budget.charge(READ_BUFFERS, "the connection's read buffers")
     host = nodename.host_for_connect(target)
     deadline = time.monotonic() + timeout
     info = await epmd.lookup(target.alive, host, epmd_port, timeout)
     dist_version = version or (6 if info.highest_version >= 6 else 5)
     remaining = max(deadline - time.monotonic(), 0.01)
     ssl_ctx = tls.context() if tls else None
+    loop = asyncio.get_running_loop()
+    receiver = _Receiver()
+    hs = ClientHandshake(str(own), cookie, version=dist_version, packet_size=4 if tls else 2,
+                         replace_alive=replace_alive)
     try:
         async with asyncio.timeout(remaining):
             try:
-                reader, writer = await asyncio.open_connection(
-                    host, info.port, ssl=ssl_ctx,
-                    server_hostname=(tls.server_hostname or host) if tls else None,
-                    limit=1 << 20)
+                await loop.create_connection(
+                    lambda: receiver, host, info.port, ssl=ssl_ctx,
+                    server_hostname=(tls.server_hostname or host) if tls else None)
             except ssl.SSLError as e:
                 raise TlsError(f"TLS distribution handshake with {node} failed: "
                                f"{e.reason or e}") from e
@@ -440,37 +475,64 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
             except OSError as e:
                 raise ConnectionRefused(
                     f"cannot connect to {node} on {host}:{info.port}: {e.strerror or e}") from e
+            transport = receiver.transport
+            assert transport is not None
             try:
-                hs = ClientHandshake(str(own), cookie, version=dist_version,
-                                     packet_size=4 if tls else 2)
-                writer.write(hs.start())
-                while hs.peer is None or hs.state.name != "CONNECTED":
-                    try:
-                        data = await reader.read(65536)
-                    except ssl.SSLError as e:
-                        # TLS 1.3: the node checks our certificate after the TLS handshake and
-                        # its alert arrives here, not in open_connection
-                        raise TlsError(f"TLS distribution with {node} failed: "
-                                       f"{e.reason or e}") from e
-                    except OSError as e:
-                        raise hs.connection_closed() from e
-                    if not data:
-                        raise hs.connection_closed()
-                    out = hs.receive(data)
-                    if out:
-                        writer.write(out)
+                await _handshake(hs, receiver, transport, node)
             except BaseException:
-                writer.close()
+                transport.close()
                 raise
     except TimeoutError as e:
         raise ConnectTimeout(
             f"no complete handshake with {node} within {timeout:g} s") from e
-    assert hs.peer is not None
-    use_header = bool(hs.peer.flags & F.DIST_HDR_ATOM_CACHE)
-    channel = Channel(atom_cache_header=use_header)
+    peer = hs.peer
+    if peer is None:  # CONNECTED always has a peer; a typed error rather than an assert
+        transport.close()
+        raise HandshakeRefused(f"the handshake with {node} ended without the node's name")
+    channel = Channel(atom_cache_header=bool(peer.flags & F.DIST_HDR_ATOM_CACHE), budget=budget)
     channel.receive_data(hs.rest)
-    return Connection(reader, writer, own=own, peer=hs.peer, creation=hs.creation,
-                      channel=channel, tick_interval=tick_interval, net_ticktime=net_ticktime)
+    return Connection(receiver, own=own, peer=peer, creation=hs.creation, channel=channel,
+                      tick_interval=tick_interval, net_ticktime=net_ticktime)
+
+
+async def _handshake(hs: ClientHandshake, receiver: _Receiver, transport: asyncio.Transport,
+                     node: str) -> None:
+    """Drive *hs* over *transport* until CONNECTED (then reading is paused) or its error."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_data(data: memoryview) -> None:
+        if done.done():
+            return
+        try:
+            out = hs.receive(data)
+        except ErldistError as e:
+            done.set_exception(e)
+            return
+        if out:
+            transport.write(out)
+        if hs.failure is not None:
+            done.set_exception(hs.failure)  # our 'false' is written first: a clean close
+        elif hs.state is State.CONNECTED:
+            transport.pause_reading()  # until the Connection takes over
+            done.set_result(None)
+
+    def on_lost(exc: BaseException | None) -> None:
+        if done.done():
+            return
+        if isinstance(exc, ssl.SSLError):
+            # TLS 1.3: the node checks our certificate after the TLS handshake and its
+            # alert arrives here, not in create_connection
+            done.set_exception(TlsError(f"TLS distribution with {node} failed: "
+                                        f"{exc.reason or exc}"))
+        else:
+            done.set_exception(hs.connection_closed())
+
+    receiver.on_data, receiver.on_lost = on_data, on_lost
+    transport.write(hs.start())
+    try:
+        await done
+    finally:
+        receiver.on_data, receiver.on_lost = _ignore_data, _ignore_lost
 
 
 __all__ = ["ConnectError", "Connection", "TlsOptions", "check_reply", "connect", "read_cookie"]

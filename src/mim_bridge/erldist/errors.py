@@ -8,13 +8,16 @@
     │   ├── EpmdUnreachable        nothing answers on the EPMD port of the host
     │   ├── NodeNotFound           EPMD answers, but the node is not registered
     │   ├── ConnectionRefused      the node's distribution port refused the connection
-    │   ├── HandshakeRefused       the node said no (name in use, not allowed, ...)
+    │   ├── HandshakeRefused       the node said no (not allowed, simultaneous connect, ...)
+    │   │   └── NameInUse          the node already has a live connection under our name
     │   ├── CookieMismatch         the node rejected our cookie digest (or we rejected its)
     │   ├── TlsError               TLS distribution failed (certificates, protocol)
     │   └── ConnectTimeout         no answer in time during EPMD lookup or handshake
     ├── RemoteProtocolError        the peer broke the protocol
     │   └── DecodeError            bytes that are not a valid term / frame (a reply that does
-    │                              not decode fails only its call; a bad frame, the connection)
+    │       │                      not decode fails only its call; a bad frame, the connection)
+    │       └── ReplyTooLarge      what the node sent does not fit in the connection's
+    │                              memory budget
     ├── ConnectionLost             an established connection closed or died
     └── CallError                  one RPC failed; the connection stays usable
         ├── CallTimeout            no reply within the call's timeout
@@ -65,6 +68,17 @@ class HandshakeRefused(ConnectError):
     """The node refused the handshake for a reason other than the cookie."""
 
 
+class NameInUse(HandshakeRefused):
+    """The node answered status ``alive`` and we did not replace its connection under our name.
+
+    ``name`` is our node name as we sent it.
+    """
+
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class CookieMismatch(ConnectError):
     """The cookie digests did not match: the node and the bridge use different cookies."""
 
@@ -86,6 +100,15 @@ class DecodeError(RemoteProtocolError, ValueError):
 
     Raised by a call whose reply did not decode (the connection stays usable), and the cause of
     the :class:`ConnectionLost` of a connection whose frames broke the protocol.
+    """
+
+
+class ReplyTooLarge(DecodeError):
+    """What the node sent needs more memory than the connection's budget has left.
+
+    A reply (or a compressed term's inflated size) over the budget fails its own call; a frame
+    or fragment stream that cannot be held closes the connection or fails the reply it carries
+    (see :mod:`.budget`).
     """
 
 

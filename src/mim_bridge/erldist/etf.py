@@ -7,7 +7,12 @@ references (which standalone codecs lack), and decoding must be safe against hos
   a 4-byte length field can never make us reserve gigabytes;
 * nesting depth is limited (``max_depth``) so deep terms raise :class:`DecodeError`, not
   ``RecursionError``;
-* compressed terms are inflated with an output cap (``max_size``).
+* compressed terms are inflated with an output cap (``max_size``), checked before inflating;
+* with *max_memory*, the decoder also counts what the decoded term will cost in Python objects
+  (about what ``sys.getsizeof`` says of each, plus its slot in the container) and the inflated
+  bytes, and stops with :class:`ReplyTooLarge` when the sum would pass the limit. A wire byte can
+  cost 64 bytes of Python (``[]`` is one byte, a new list object), so the wire size alone bounds
+  nothing; :mod:`.messages` gives each message what is left of its connection's budget.
 
 See :mod:`.terms` for the Python <-> Erlang type mapping.
 """
@@ -20,7 +25,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import DecodeError, EncodeError
+from .errors import DecodeError, EncodeError, ReplyTooLarge
 from .terms import (
     Atom,
     BitBinary,
@@ -74,12 +79,28 @@ LOCAL_EXT = 121
 
 DEFAULT_MAX_DEPTH = 256
 DEFAULT_MAX_SIZE = 256 * 1024 * 1024  # inflated size cap for compressed terms
+UNLIMITED = 1 << 62  # max_memory when none is given
+
+# Estimated cost in bytes of one decoded object (64-bit CPython, sys.getsizeof rounded up) and of
+# each slot that refers to it from its container. Small ints, cached atoms and () are shared.
+_PTR = 8
+COST_TUPLE = 40
+COST_LIST = 64         # 56 + room for the growth of a list built by appending
+COST_MAP = 64
+COST_MAP_ITEM = 56     # hash table entry + index, at the worst fill before a resize
+COST_BYTES = 33
+COST_STR = 49
+COST_ATOM = 120        # an Atom and its name str
+COST_NUMBER = 32       # int outside the small-int cache, float
+COST_NODE_OBJ = 96     # pid, port, reference, export, fun, bit-binary, improper list
 
 _TRUE = Atom("true")
 _FALSE = Atom("false")
 _UNDEFINED = Atom("undefined")
 
 _ATOMS: dict[bytes, Any] = {}  # small-atom bytes -> decoded atom (bounded, see term())
+_ATOMS_MAX = 20_000       # entries; process-wide and fed by the network, so small:
+_ATOMS_MAX_LEN = 64       # at most 20,000 x ~250 bytes = ~5 MB
 
 _u16 = struct.Struct(">H").unpack_from
 _u32 = struct.Struct(">I").unpack_from
@@ -89,16 +110,28 @@ _f64 = struct.Struct(">d").unpack_from
 
 
 class _Decoder:
-    __slots__ = ("cache", "data", "end", "max_depth", "max_size", "pos")
+    __slots__ = ("cache", "data", "end", "left", "limit", "max_depth", "max_size", "pos")
 
     def __init__(self, data: bytes, pos: int, cache: Sequence[Atom] | None,
-                 max_depth: int, max_size: int) -> None:
+                 max_depth: int, max_size: int, left: int = UNLIMITED) -> None:
         self.data = data
         self.pos = pos
         self.end = len(data)
         self.cache = cache
         self.max_depth = max_depth
         self.max_size = max_size
+        self.left = left    # memory this term may still cost (see the module docstring)
+        self.limit = left
+
+    def over(self) -> ReplyTooLarge:
+        return ReplyTooLarge(f"the term needs more than the {self.limit} bytes of memory it may "
+                             f"use (at offset {self.pos})")
+
+    def charge(self, n: int) -> None:
+        """Count *n* bytes of decoded objects against the memory this term may use."""
+        self.left -= n
+        if self.left < 0:
+            raise self.over()
 
     def need(self, n: int) -> int:
         """Reserve *n* bytes at the cursor; return the old position."""
@@ -150,6 +183,9 @@ class _Decoder:
         return out
 
     def make_atom(self, raw: bytes, utf8: bool) -> Any:
+        self.left -= COST_ATOM + len(raw)
+        if self.left < 0:
+            raise self.over()
         try:
             name = raw.decode("utf-8") if utf8 else raw.decode("latin-1")
         except UnicodeDecodeError as e:
@@ -175,6 +211,9 @@ class _Decoder:
                 self.pos = p + 2
                 if arg > self.end - self.pos:
                     raise DecodeError(f"tuple arity {arg} exceeds the remaining input")
+                self.left -= COST_TUPLE + _PTR * arg
+                if self.left < 0:
+                    raise self.over()
                 d = depth + 1
                 return tuple([self.term(d) for _ in range(arg)])
             if tag == ATOM_CACHE_REF and self.cache is not None and arg < len(self.cache):
@@ -188,13 +227,14 @@ class _Decoder:
                 cached = _ATOMS.get(raw)
                 if cached is None:
                     cached = self.make_atom(raw, True)
-                    if len(_ATOMS) < 50_000:
+                    if len(_ATOMS) < _ATOMS_MAX and arg <= _ATOMS_MAX_LEN:
                         _ATOMS[bytes(raw)] = cached
                 return cached
         tag = data[self.need(1)]
         if tag == SMALL_INTEGER_EXT:
             return data[self.need(1)]
         if tag == INTEGER_EXT:
+            self.charge(COST_NUMBER)
             return _i32(data, self.need(4))[0]
         if tag in (SMALL_ATOM_UTF8_EXT, SMALL_ATOM_EXT):
             n = data[self.need(1)]
@@ -207,33 +247,43 @@ class _Decoder:
         if tag == BINARY_EXT:
             n = _u32(data, self.need(4))[0]
             p = self.need(n)
+            self.charge(COST_BYTES + n)
             return bytes(data[p:p + n])
         if tag == SMALL_TUPLE_EXT or tag == LARGE_TUPLE_EXT:
             n = data[self.need(1)] if tag == SMALL_TUPLE_EXT else _u32(data, self.need(4))[0]
             if n > self.end - self.pos:  # each element takes at least one byte
                 raise DecodeError(f"tuple arity {n} exceeds the remaining input")
+            self.charge(COST_TUPLE + _PTR * n)
             d = depth + 1
             return tuple([self.term(d) for _ in range(n)])
         if tag == NIL_EXT:
+            self.charge(COST_LIST)
             return []
         if tag == STRING_EXT:
             n = _u16(data, self.need(2))[0]
             p = self.need(n)
+            self.charge(COST_STR + n)
             return data[p:p + n].decode("latin-1")
         if tag == LIST_EXT:
             n = _u32(data, self.need(4))[0]
             if n + 1 > self.end - self.pos:
                 raise DecodeError(f"list length {n} exceeds the remaining input")
+            self.charge(COST_LIST + _PTR * n + _PTR * (n >> 3))
             d = depth + 1
             items = [self.term(d) for _ in range(n)]
+            if self.pos < self.end and data[self.pos] == NIL_EXT:  # proper: no [] to build
+                self.pos += 1
+                return items
             tail = self.term(d)
             if tail == [] and type(tail) is list:
                 return items
+            self.charge(COST_NODE_OBJ + COST_TUPLE + _PTR * n)
             return ImproperList(tuple(items), tail)
         if tag == MAP_EXT:
             n = _u32(data, self.need(4))[0]
             if 2 * n > self.end - self.pos:
                 raise DecodeError(f"map size {n} exceeds the remaining input")
+            self.charge(COST_MAP + COST_MAP_ITEM * n)
             d = depth + 1
             out: dict[Any, Any] = {}
             add = out.setdefault
@@ -250,8 +300,10 @@ class _Decoder:
                 raise DecodeError(f"map with a duplicate key before offset {self.pos}")
             return out
         if tag == NEW_FLOAT_EXT:
+            self.charge(COST_NUMBER)
             return _f64(data, self.need(8))[0]
         if tag == FLOAT_EXT:
+            self.charge(COST_NUMBER)
             p = self.need(31)
             try:
                 return float(data[p:p + 31].split(b"\0", 1)[0])
@@ -261,12 +313,14 @@ class _Decoder:
             n = data[self.need(1)] if tag == SMALL_BIG_EXT else _u32(data, self.need(4))[0]
             sign = data[self.need(1)]
             p = self.need(n)
+            self.charge(COST_NUMBER + n)
             v = int.from_bytes(data[p:p + n], "little")
             return -v if sign else v
         if tag == BIT_BINARY_EXT:
             n = _u32(data, self.need(4))[0]
             bits = data[self.need(1)]
             p = self.need(n)
+            self.charge(COST_NODE_OBJ + COST_BYTES + n)
             if n == 0 or not 1 <= bits <= 8:
                 if n == 0 and bits == 0:
                     return b""
@@ -277,12 +331,14 @@ class _Decoder:
             last = data[p + n - 1] & (0xFF00 >> bits) & 0xFF
             return BitBinary(bytes(data[p:p + n - 1]) + bytes((last,)), bits)
         if tag == NEW_PID_EXT or tag == PID_EXT:
+            self.charge(COST_NODE_OBJ)
             node = self.atom(depth + 1)
             p = self.need(12 if tag == NEW_PID_EXT else 9)
             ident, serial = _u32(data, p)[0], _u32(data, p + 4)[0]
             creation = _u32(data, p + 8)[0] if tag == NEW_PID_EXT else data[p + 8]
             return Pid(node, ident, serial, creation)
         if tag in (NEW_PORT_EXT, PORT_EXT, V4_PORT_EXT):
+            self.charge(COST_NODE_OBJ)
             node = self.atom(depth + 1)
             if tag == V4_PORT_EXT:
                 p = self.need(12)
@@ -294,6 +350,7 @@ class _Decoder:
             n = _u16(data, self.need(2))[0]
             if n > 5:
                 raise DecodeError(f"reference with {n} id words")
+            self.charge(COST_NODE_OBJ + COST_TUPLE + _PTR * n)
             node = self.atom(depth + 1)
             if tag == NEWER_REFERENCE_EXT:
                 creation = _u32(data, self.need(4))[0]
@@ -303,10 +360,12 @@ class _Decoder:
             ids = struct.unpack_from(f">{n}I", data, p)
             return Reference(node, creation, ids)
         if tag == REFERENCE_EXT:
+            self.charge(COST_NODE_OBJ + COST_TUPLE + _PTR)
             node = self.atom(depth + 1)
             p = self.need(5)
             return Reference(node, data[p + 4], (_u32(data, p)[0],))
         if tag == EXPORT_EXT:
+            self.charge(COST_NODE_OBJ)
             return Export(self.atom(depth + 1), self.atom(depth + 1), self.small_int(depth + 1))
         if tag == NEW_FUN_EXT:
             start = self.pos - 1
@@ -317,6 +376,7 @@ class _Decoder:
             module = self.atom(depth + 1)
             self.pos = start + 1  # the Size field covers the whole fun: skip it exactly
             self.need(size)
+            self.charge(COST_NODE_OBJ + COST_BYTES + size)
             return Fun(module, bytes(data[start:start + 1 + size]))
         if tag == FUN_EXT:
             start = self.pos - 1
@@ -330,6 +390,7 @@ class _Decoder:
                 raise DecodeError("FUN_EXT free variable count exceeds the remaining input")
             for _ in range(numfree):
                 self.term(d)
+            self.charge(COST_NODE_OBJ + COST_BYTES + self.pos - start)
             return Fun(module, bytes(data[start:self.pos]))
         if tag == ATOM_CACHE_REF:
             idx = data[self.need(1)]
@@ -345,13 +406,21 @@ class _Decoder:
         raise DecodeError(f"unknown term tag {tag} at offset {self.pos - 1}")
 
 
-def _inflate(data: bytes, pos: int, max_size: int) -> tuple[bytes, int]:
-    """Inflate a COMPRESSED term body starting after its tag; return (term bytes, end)."""
+def _inflate(data: bytes, pos: int, max_size: int, max_memory: int = UNLIMITED
+             ) -> tuple[bytes, int]:
+    """Inflate a COMPRESSED term body starting after its tag; return (term bytes, end).
+
+    The claimed size is checked against *max_size* and *max_memory* before anything is
+    allocated, and zlib is never allowed to produce more than that claim.
+    """
     if pos + 4 > len(data):
         raise DecodeError("truncated compressed term")
     size = _u32(data, pos)[0]
     if size > max_size:
         raise DecodeError(f"compressed term would inflate to {size} bytes (limit {max_size})")
+    if COST_BYTES + size > max_memory:
+        raise ReplyTooLarge(f"compressed term would inflate to {size} bytes, more than the "
+                            f"{max_memory} bytes of memory it may use")
     if size == 0:  # no term is empty; and max_length=0 would mean "inflate without limit"
         raise DecodeError("compressed term claims an uncompressed size of 0")
     d = zlib.decompressobj()
@@ -366,27 +435,44 @@ def _inflate(data: bytes, pos: int, max_size: int) -> tuple[bytes, int]:
 
 def decode_at(data: bytes, pos: int = 0, *, cache: Sequence[Atom] | None = None,
               versioned: bool = True, max_depth: int = DEFAULT_MAX_DEPTH,
-              max_size: int = DEFAULT_MAX_SIZE) -> tuple[Any, int]:
+              max_size: int = DEFAULT_MAX_SIZE, max_memory: int | None = None
+              ) -> tuple[Any, int]:
     """Decode one term at *pos*; return ``(term, next_pos)``.
 
     *versioned*: the term starts with the version byte 131 (terms that follow a distribution
     header do not). *cache* resolves ``ATOM_CACHE_REF`` entries from such a header.
+    *max_memory*: the most the decoded term (and a compressed term's inflated bytes) may cost,
+    in estimated bytes; :class:`ReplyTooLarge` beyond it.
     """
+    term, end, _cost = decode_costed(data, pos, cache=cache, versioned=versioned,
+                                     max_depth=max_depth, max_size=max_size,
+                                     max_memory=max_memory)
+    return term, end
+
+
+def decode_costed(data: bytes, pos: int = 0, *, cache: Sequence[Atom] | None = None,
+                  versioned: bool = True, max_depth: int = DEFAULT_MAX_DEPTH,
+                  max_size: int = DEFAULT_MAX_SIZE, max_memory: int | None = None
+                  ) -> tuple[Any, int, int]:
+    """:func:`decode_at`, also returning the estimated memory cost of the decoded term."""
+    left = UNLIMITED if max_memory is None else max_memory
     if not versioned:
-        dec = _Decoder(data, pos, cache, max_depth, max_size)
-        return dec.term(), dec.pos
+        dec = _Decoder(data, pos, cache, max_depth, max_size, left)
+        return dec.term(), dec.pos, left - dec.left
     if pos >= len(data) or data[pos] != VERSION:
         raise DecodeError(f"missing ETF version byte 131 at offset {pos}")
     if pos + 1 < len(data) and data[pos + 1] == COMPRESSED:
-        inner, end = _inflate(data, pos + 2, max_size)
-        dec = _Decoder(inner, 0, cache, max_depth, max_size)
+        inner, end = _inflate(data, pos + 2, max_size, left)
+        inflated = COST_BYTES + len(inner)
+        dec = _Decoder(inner, 0, cache, max_depth, max_size, left - inflated)
         term = dec.term()
         if dec.pos != len(inner):
             raise DecodeError("trailing bytes inside compressed term")
-        return term, end
-    dec = _Decoder(data, pos + 1, cache, max_depth, max_size)
+        # the inflated bytes are garbage once decoded: only the term stays
+        return term, end, left - inflated - dec.left
+    dec = _Decoder(data, pos + 1, cache, max_depth, max_size, left)
     term = dec.term()
-    return term, dec.pos
+    return term, dec.pos, left - dec.left
 
 
 def reply_ref(data: bytes, pos: int = 0, *, cache: Sequence[Atom] | None = None,

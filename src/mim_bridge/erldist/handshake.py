@@ -5,6 +5,7 @@ Theory of operation (``erl_dist_protocol``, "Distribution Handshake")::
     A (us)                                        B (the MongooseIM node)
     send_name      'N' flags creation name  ->
                                             <-    's' status   ("ok", "nok", "alive", ...)
+    (status "alive" only) 's' true|false    ->
                                             <-    'N' flags challenge creation name
     challenge_reply 'r' our_challenge digest ->   (B checks digest = md5(cookie ++ challenge))
                                             <-    'a' digest  (we check md5(cookie ++ our_challenge))
@@ -12,6 +13,16 @@ Theory of operation (``erl_dist_protocol``, "Distribution Handshake")::
 Version 6 (OTP 23+) is the default; version 5 (``'n'``, 32-bit flags) is used when EPMD says the
 node speaks nothing newer. A node that receives a wrong digest closes the connection without a word,
 so a close right after our challenge reply is reported as :class:`CookieMismatch`.
+
+Status ``alive``: B still holds a connection from a node with our name. Either that is our own
+dead predecessor whose TCP breakdown has not reached B yet (answer ``true``: B drops it and the
+handshake goes on), or another live process uses our name (answer ``false``: B keeps it). Only the
+caller can know which, so it decides up front with *replace_alive*: True only when it has proof
+that no other live process can hold this name (the bridge: it holds the lock of the state
+directory its name is derived from). Otherwise the handshake answers ``false`` and ends in state
+:attr:`State.NAME_IN_USE` with :class:`NameInUse` in :attr:`ClientHandshake.failure`; the
+answer must still be sent before the error is raised, so that B closes cleanly. Answering
+``true`` blindly would make two processes under one name kick each other's connection in turn.
 
 Frames are length-prefixed: 2 bytes over TCP, 4 bytes over TLS distribution (``packet_size``).
 """
@@ -26,7 +37,14 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from . import flags as F
-from .errors import CookieMismatch, DecodeError, HandshakeRefused
+from .errors import (
+    ConnectError,
+    CookieMismatch,
+    DecodeError,
+    HandshakeRefused,
+    LocalError,
+    NameInUse,
+)
 
 
 class State(Enum):
@@ -35,6 +53,15 @@ class State(Enum):
     AWAIT_CHALLENGE = auto()
     AWAIT_ACK = auto()
     CONNECTED = auto()
+    NAME_IN_USE = auto()  # terminal: status alive answered false; send the reply, then fail
+
+
+class AliveAnswer(Enum):
+    """What we answered to status ``alive`` (None on :attr:`ClientHandshake.alive` if B never
+    asked)."""
+
+    REPLACED = auto()  # 'true': B dropped its old connection under our name
+    REFUSED = auto()   # 'false': B keeps it, we give up (State.NAME_IN_USE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +83,25 @@ class ClientHandshake:
     """Drive one handshake: call :meth:`start`, then feed bytes to :meth:`receive`.
 
     :meth:`receive` returns bytes to send (possibly empty). When :attr:`state` is CONNECTED,
-    :attr:`peer` is set and :attr:`rest` holds any bytes that arrived after the final ack.
+    :attr:`peer` is set and :attr:`rest` holds any bytes that arrived after the final ack. When
+    it is NAME_IN_USE, send what :meth:`receive` returned and raise :attr:`failure`.
+    *replace_alive*: the answer to status ``alive`` (see the module docstring).
     """
 
     def __init__(self, name: str, cookie: str, *, flags: int = F.CLIENT_FLAGS,
-                 creation: int | None = None, version: int = 6, packet_size: int = 2) -> None:
+                 creation: int | None = None, version: int = 6, packet_size: int = 2,
+                 replace_alive: bool = False) -> None:
         if version not in (5, 6):
-            raise ValueError("distribution version must be 5 or 6")
+            raise LocalError(f"distribution version must be 5 or 6, not {version}")
         self.name = name
         self.cookie = cookie
         self.flags = flags if version == 6 else flags & 0xFFFFFFFF & ~F.HANDSHAKE_23
         self.creation = creation if creation is not None else secrets.randbelow(0xFFFFFFF0) + 4
         self.version = version
         self.packet_size = packet_size
+        self.replace_alive = replace_alive
+        self.alive: AliveAnswer | None = None
+        self.failure: NameInUse | None = None
         self.state = State.SEND_NAME
         self.peer: Peer | None = None
         self.rest = b""
@@ -97,7 +130,7 @@ class ClientHandshake:
     def start(self) -> bytes:
         """The send_name frame."""
         if self.state is not State.SEND_NAME:
-            raise RuntimeError("handshake already started")
+            raise LocalError("the handshake was already started")
         name = self.name.encode("utf-8")
         if self.version == 6:
             payload = struct.pack(">cQIH", b"N", self.flags, self.creation, len(name)) + name
@@ -106,11 +139,11 @@ class ClientHandshake:
         self.state = State.AWAIT_STATUS
         return self._frame(payload)
 
-    def receive(self, data: bytes) -> bytes:
-        """Consume bytes from the peer; return bytes to send back."""
+    def receive(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Consume bytes from the peer (copied); return bytes to send back."""
         self._buf += data
         out = b""
-        while self.state is not State.CONNECTED:
+        while self.state is not State.CONNECTED and self.state is not State.NAME_IN_USE:
             pkt = self._next_packet()
             if pkt is None:
                 break
@@ -120,8 +153,10 @@ class ClientHandshake:
             self._buf.clear()
         return out
 
-    def connection_closed(self) -> Exception:
+    def connection_closed(self) -> ConnectError:
         """The error to raise when the peer closes mid-handshake."""
+        if self.failure is not None:
+            return self.failure
         if self.state is State.AWAIT_ACK:
             return CookieMismatch(
                 "the node closed the connection after our challenge reply: the cookie is wrong "
@@ -156,10 +191,7 @@ class ClientHandshake:
             self.state = State.AWAIT_CHALLENGE
             return b""
         if status == "alive":
-            # B still holds a connection under our name. We are a fresh process, so that one is
-            # a dead predecessor: tell B to drop it and carry on (what dist_util does).
-            self.state = State.AWAIT_CHALLENGE
-            return self._frame(b"strue")
+            return self._alive()
         if status == "not_allowed":
             raise HandshakeRefused(
                 "the node does not allow connections from this node name (net_kernel:allow/1 "
@@ -167,6 +199,20 @@ class ClientHandshake:
         if status == "nok":
             raise HandshakeRefused("the node refused the connection (simultaneous connect)")
         raise HandshakeRefused(f"the node refused the handshake with status {status!r}")
+
+    def _alive(self) -> bytes:
+        """B holds a connection under our name: replace it, or give up (module docstring)."""
+        if self.replace_alive:
+            self.alive = AliveAnswer.REPLACED
+            self.state = State.AWAIT_CHALLENGE
+            return self._frame(b"strue")
+        self.alive = AliveAnswer.REFUSED
+        self.state = State.NAME_IN_USE
+        self.failure = NameInUse(
+            f"the node already has a connection from a node named {self.name}: another "
+            f"process uses this name (or the node has not yet noticed that its previous "
+            f"user died, which takes at most its net_ticktime)", self.name)
+        return self._frame(b"sfalse")
 
     def _challenge(self, pkt: bytes) -> bytes:
         tag = pkt[:1]

@@ -41,23 +41,24 @@ from __future__ import annotations
 import struct
 from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Atom:
     """An Erlang atom. Distinct from ``str`` so that atoms and charlists never compare equal."""
 
     __slots__ = ("name",)
-    _interned: dict[str, Atom] = {}
+    _interned: ClassVar[dict[str, Atom]] = {}
 
     name: str
 
-    def __new__(cls, name: str) -> Atom:
+    def __new__(cls, name: str) -> Atom:  # noqa: PYI034 - returns interned instances
         atom = cls._interned.get(name)
         if atom is None:
             atom = object.__new__(cls)
             object.__setattr__(atom, "name", name)
-            if len(cls._interned) < 100_000:  # bounded: atoms from the network are untrusted
+            # bounded (process-wide, fed by the network): at most ~20,000 x 200 bytes
+            if len(cls._interned) < 20_000 and len(name) <= 64:
                 cls._interned[name] = atom
         return atom
 
