@@ -171,3 +171,59 @@ def test_three_node_cluster_reports_every_node_under_one_client_id(
     for r in report.nodes:
         cluster_event = next(e for e in r.events if e.name == "cluster")
         assert cluster_event.params["node_number"] == 3
+
+
+async def _atoms(conn: Any) -> int:
+    return int(await conn.rpc("erlang", "system_info", [Atom("atom_count")]))
+
+
+@pytest.mark.parametrize("profile", ["small", "v4_2", "custom", "v6_8"])
+def test_a_report_creates_no_atom_mongooseims_own_collector_does_not(
+        profile: str, epmd: launcher.Epmd) -> None:
+    """Reading a module's attributes decodes them, creating the atoms they name the first time
+    anything reads them; MongooseIM's own collector reads the same ones on its first run. So on
+    a node whose in-VM service has reported, a report costs no atom beyond the bridge's name;
+    on one where nothing has run yet, the first report also creates some of the atoms the in-VM
+    collector would (exactly those: they add up), and the next report none."""
+    async def run(node: str, own_first: bool) -> tuple[int, int, int, int]:
+        observer = await connect(node, COOKIE, epmd_port=epmd.port, name="observer_fixed")
+        try:
+            rel = await observer.rpc("application", "get_key",
+                                     [Atom("mongooseim"), Atom("modules")])
+            loaded = await observer.rpc("erlang", "loaded", [])
+            from mim_bridge.collect.collector import _names, _release
+            from mim_bridge.collect.eras import detect
+            era = detect(_release(rel) or frozenset(), _names(loaded))
+            assert era is not None
+            call = collect_call(era, "v64" if profile == "v6_8" else "v37")  # v6_8: exometer
+
+            async def own() -> int:
+                a = await _atoms(observer)
+                await observer.rpc(call.module, call.function, list(call.args))
+                return await _atoms(observer) - a
+
+            own_before = await own() if own_first else 0
+            a0 = await _atoms(observer)
+            bridge = await connect(node, COOKIE, epmd_port=epmd.port, name="bridge_fixed")
+            try:
+                await Collector(bridge).collect()
+                a1 = await _atoms(observer)
+                await Collector(bridge).collect()
+            finally:
+                await bridge.close()
+            a2 = await _atoms(observer)
+            own_after = 0 if own_first else await own()
+            return own_before, a1 - a0, a2 - a1, own_after
+        finally:
+            await observer.close()
+
+    fresh = {"service_running": "false"}  # its in-VM service has never reported
+    with launcher.StandIn(profile, cookie=COOKIE, epmd_port=epmd.port,
+                          overrides=fresh) as node:
+        own_alone, first, again, _ = asyncio.run(run(node.name, own_first=True))
+    assert (first, again) == (1, 0)  # the bridge's name, once
+    with launcher.StandIn(profile, cookie=COOKIE, epmd_port=epmd.port,
+                          overrides=fresh) as node:
+        _, first, again, own_after = asyncio.run(run(node.name, own_first=False))
+    assert again == 0
+    assert first - 1 + own_after == own_alone  # the bridge's extra atoms are the collector's

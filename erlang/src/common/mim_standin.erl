@@ -56,9 +56,29 @@ do_boot(#{profile := Path} = Opts) ->
             lists:foreach(fun join/1, Seeds),
             persistent_term:put({?MODULE, boot_modules}, lists:usort([mongoose_cluster | boot_modules()]))
     end,
+    ok = report_once_if_reported(Profile),
     case maps:get(ready_file, Opts, undefined) of
         undefined -> ok;
         File -> ok = file:write_file(File, atom_to_list(node()))
+    end.
+
+%% A node whose in-VM service "has reported" has run its collector once, like a real node
+%% initial_report after its start: what that run leaves on the node (the stand-in's collector
+%% code in memory, the atoms of the configured modules' attributes it decoded) is there too.
+report_once_if_reported(#{api := not_mim}) ->
+    ok;
+report_once_if_reported(#{api := V} = P) ->
+    case mim_standin_era:service_reported(P) of
+        false -> ok;
+        true ->
+            C = mongoose_system_metrics_collector,
+            B = mim_standin_era:stanza_backend(P),
+            _ = if V < {3, 7, 0} -> C:collect();
+                   V < {6, 4, 0} -> C:collect([]);
+                   V < {6, 6, 0} -> C:collect([], B =:= exometer);
+                   true -> C:collect([], B)
+                end,
+            ok
     end.
 
 start_mongooseim(#{version := Vsn, config_path := ConfigPath} = P) ->
