@@ -7,6 +7,7 @@ itself a new node name (a new atom), which the atom count test measures and subt
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -50,8 +51,15 @@ def hidden(node: launcher.StandIn) -> list[str]:
 def started(bridge: Bridge, *args: str) -> subprocess.Popen[str]:
     """A service that has connected (its first look at the cluster is done)."""
     proc = bridge.start(*args)
-    wait_until(lambda: "reporting every" in bridge.log(proc) or proc.poll() is not None,
-               timeout=30, what="the service's first look")
+    def looked() -> bool:
+        try:
+            status = json.loads((bridge.state_dir / "status.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return (status.get("last_attempt") or {}).get("result") == "first look"
+
+    wait_until(lambda: looked() or proc.poll() is not None, timeout=30,
+               what="the service's first look")
     assert proc.poll() is None, bridge.log(proc)
     return proc
 

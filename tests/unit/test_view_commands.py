@@ -188,8 +188,9 @@ try:
     code = cli.main(sys.argv[1:])
 except SystemExit as e:  # --version
     code = e.code
-heavy = sorted(m for m in ("asyncio", "mim_bridge.erldist", "requests", "tenacity",
-                           "mim_bridge.collect", "mim_bridge.service") if m in sys.modules)
+heavy = sorted(m for m in ("asyncio", "ssl", "mim_bridge.erldist.connection", "requests",
+                           "tenacity", "mim_bridge.collect", "mim_bridge.service")
+               if m in sys.modules)
 print(code, heavy, file=sys.stderr)
 """
 
