@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from .collect import Call, CollectError, NodeReport, ReadOnlyNode, cross_check
 from .config import Config
-from .cycle import Reporter, sends_to_ga4
+from .cycle import Reporter
 from .erldist import Atom, Connection, ErldistError, NodeNotFound, epmd
 from .erldist.nodename import host_for_connect
 from .erldist.nodename import parse as parse_node_name
@@ -171,7 +171,7 @@ async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _
                  f"{'unset' if s.report is None else str(s.report).lower()}")
         if r.node in prepared.not_reported:
             verdict = f"not reported by the bridge: {prepared.not_reported[r.node]}"
-        elif s.running and not sends_to_ga4(r.version):
+        elif s.running and not r.era.service_sends_to_ga4:
             verdict = "its service sends to Universal Analytics (dead): the bridge reports it"
         else:
             verdict = "the bridge reports it"

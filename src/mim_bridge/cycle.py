@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,17 +41,11 @@ from .state import NodeTotals, StanzaState, uptime_seconds
 if TYPE_CHECKING:
     from .ga4 import DeliveryReport, Ga4Sender
 
-__all__ = ["Prepared", "Reporter", "in_thread", "request_bodies", "sends_to_ga4"]
+__all__ = ["Prepared", "Reporter", "in_thread", "request_bodies"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Collect = Callable[..., Awaitable[ClusterReport]]
-
-
-def sends_to_ga4(version: str | None) -> bool:
-    """Whether MongooseIM *version*'s own service reports to GA4 (6.1+); unknown counts as yes."""
-    m = re.match(r"^(\d+)\.(\d+)", version or "")
-    return m is None or (int(m[1]), int(m[2])) >= (6, 1)
 
 
 @dataclass
@@ -197,7 +190,7 @@ class Reporter:
         if service.configured and service.report is False:
             self._tell_once("opted_out", node.node, consent.node_opted_out(node.node))
             return "report = false"
-        if service.running and sends_to_ga4(node.version):
+        if service.running and node.era.service_sends_to_ga4:
             if not self.config.allow_double_report:
                 self._tell_once("double", node.node,
                                 consent.double_report(node.node, node.version))

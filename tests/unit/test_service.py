@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from mim_bridge.collect.eras import ERAS
+from mim_bridge.collect.eras import ERAS, era_of_version
 from mim_bridge.collect import ClusterReport, InVmService, NodeReport
 from mim_bridge.config import Config, load
-from mim_bridge.cycle import Reporter, sends_to_ga4
+from mim_bridge.cycle import Reporter
 from mim_bridge.erldist import ConnectionLost, CookieMismatch
 from mim_bridge.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
@@ -58,7 +58,8 @@ def node_report(node: str, *, total: int = 0, uptime: str = "0000-01:00:00",
         Event("xmpp_stanza_count", {"stanza_type": "xmppMessageSent", "total": total,
                                     "increment": total}),
     ]
-    return NodeReport(node=node, client_id=CID, version=version, era=ERAS[-1],
+    return NodeReport(node=node, client_id=CID, version=version,
+                      era=era_of_version(version) or ERAS[-1],
                       events=events, stanza_totals={"xmppMessageSent": total},
                       members=members or [], service=service or InVmService(False, False, None),
                       waves=2, calls=10)
@@ -327,8 +328,10 @@ async def test_no_double_report_of_a_node_whose_own_service_sends_to_ga4(
 
 
 def test_ga4_era_detection() -> None:
-    assert sends_to_ga4("6.1.0") and sends_to_ga4("6.8.0-12-gabc") and sends_to_ga4(None)
-    assert not sends_to_ga4("6.0.0") and not sends_to_ga4("3.7.1")
+    assert all(era_of_version(v).service_sends_to_ga4  # type: ignore[union-attr]
+               for v in ("6.1.0", "6.8.0-12-gabc"))
+    assert not any(era_of_version(v).service_sends_to_ga4  # type: ignore[union-attr]
+                   for v in ("6.0.0", "3.7.1"))
 
 
 @aio

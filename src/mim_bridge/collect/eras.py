@@ -72,6 +72,12 @@ class Era:
         return "pairs" if self.key < (6, 1, 0) else "pairs_reversed"
 
     @property
+    def service_sends_to_ga4(self) -> bool:
+        """Whether the era's own system-metrics service reports to GA4 (6.1+); before, it sends
+        to Universal Analytics, which has processed nothing since July 2023."""
+        return self.key >= (6, 1, 0)
+
+    @property
     def muc_online_backend(self) -> bool:
         """mod_muc reports ``online_backend`` from 6.2."""
         return self.key >= (6, 2, 0)
