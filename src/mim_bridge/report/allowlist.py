@@ -178,10 +178,9 @@ TRANSPORTS: frozenset[str] = frozenset(
     {"tcp", "mod_bosh", "mod_websockets", "mongoose_bosh_handler", "mongoose_websocket_handler"}
 )
 
-# A ``tls_option`` event is only made for a listener that has a TLS mode and module, so there is
-# no placeholder value: anything else becomes the neutral token.
-TLS_MODES: frozenset[str] = frozenset({"tls", "starttls", "starttls_required"})
-TLS_MODULES: frozenset[str] = frozenset({"fast_tls", "just_tls"})
+# ``none`` is what MongooseIM 3.6-5.0 sends for both when its c2s listeners have no TLS mode.
+TLS_MODES: frozenset[str] = frozenset({"tls", "starttls", "starttls_required", "none"})
+TLS_MODULES: frozenset[str] = frozenset({"fast_tls", "just_tls", "none"})
 
 # ``mongoose_wpool:pool_type()`` across 3.7-6.8.
 POOL_TYPES: frozenset[str] = frozenset(
