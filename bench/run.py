@@ -349,7 +349,7 @@ def section_atoms(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
     """Atoms a stand-in node gains from 100 ``--once`` and 100 ``--check`` runs."""
     name = L.unique_name("atoms") + "@localhost"
     script = shutil.which("mim-metrics-bridge")
-    base = ([script] if script and "pyenv/shims" not in script else [PY, "-m", "mim_bridge.cli"])
+    base = ([script] if script and "pyenv/shims" not in script else [PY, "-m", "mim_bridge"])
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, \
             L.StandIn("small", name, COOKIE, runtime=rt, epmd_port=port) as node:
@@ -376,7 +376,7 @@ def section_atoms(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
 def section_version(runs: int) -> list[dict[str, Any]]:
     script = shutil.which("mim-metrics-bridge")
     cmd = ([script] if script and "pyenv/shims" not in script
-           else [PY, "-m", "mim_bridge.cli"]) + ["--version"]
+           else [PY, "-m", "mim_bridge"]) + ["--version"]
     t = median_of(runs, lambda: timed_process(cmd, dict(os.environ)))
     py = median_of(runs, lambda: timed_process([PY, "-c", "pass"], dict(os.environ)))
     return [{"metric": "`mim-metrics-bridge --version` (s)", "bridge": t, "yardstick": 0.06,
@@ -389,7 +389,7 @@ def section_once(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
     env = {**os.environ, **rt.env, "ERL_EPMD_PORT": str(port), "BRIDGE_COOKIE": COOKIE}
     script = shutil.which("mim-metrics-bridge")
     cmd = ([script] if script and "pyenv/shims" not in script
-           else [PY, "-m", "mim_bridge.cli"]) + ["--node", name, "--once", "--dry-run",
+           else [PY, "-m", "mim_bridge"]) + ["--node", name, "--once", "--dry-run",
                                                   "--report", "true"]
     with L.StandIn("small", name, COOKIE, runtime=rt, epmd_port=port):
         bridge = median_of(runs, lambda: timed_process(cmd, env))

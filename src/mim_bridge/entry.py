@@ -2,7 +2,7 @@
 
 Container and Kubernetes probes run ``mim-metrics-bridge health`` every few seconds; importing
 the command line (asyncio, the distribution client, the GA4 sender) would multiply its cost.
-Everything else goes to :func:`mim_bridge.cli.main`.
+Everything else goes to :func:`mim_bridge.app.cli.main`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 def main() -> int:
     argv = sys.argv[1:]
     if argv[:1] == ["health"]:
-        from .health.command import main as health
+        from mim_bridge.app.health.command import main as health
         return health(argv[1:])
-    from .cli import main as cli_main
+    from mim_bridge.app.cli import main as cli_main
     return cli_main(argv)
 
 

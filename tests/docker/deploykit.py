@@ -33,7 +33,7 @@ DEPLOY_README = DOCS_DIR / "README.md"
 CONSOLE_SCRIPT = "mim-metrics-bridge"
 
 # The bridge's planned command line (the brief the kit was written against): options that take
-# a value, and mode flags. Once mim_bridge.cli exists, its parser is the reference instead.
+# a value, and mode flags. Once mim_bridge.app.cli exists, its parser is the reference instead.
 PLANNED_VALUE_OPTIONS = frozenset(
     {
         "--node",
@@ -66,9 +66,9 @@ class CliTable:
 
 
 def _real_cli() -> CliTable | None:
-    """The option table of the bridge's own parser (mim_bridge.cli), when it is importable."""
+    """The option table of the bridge's own parser (mim_bridge.app.cli), when it is importable."""
     try:
-        from mim_bridge.cli import build_parser
+        from mim_bridge.app.cli import build_parser
         from mim_bridge.config import OPTIONS
     except ImportError:
         return None

@@ -146,9 +146,9 @@ def test_bridge_argument_checker_rejects_what_the_bridge_would() -> None:
 
 
 def test_planned_options_exist_in_the_real_cli() -> None:
-    """The command line the kit was written against is the one mim_bridge.cli defines."""
+    """The command line the kit was written against is the one mim_bridge.app.cli defines."""
     if REAL_CLI is None:
-        pytest.skip("mim_bridge.cli is not importable: checked against the planned options only")
+        pytest.skip("mim_bridge.app.cli is not importable: checked against the planned options only")
     assert PLANNED_VALUE_OPTIONS <= REAL_CLI.value_options
     assert PLANNED_FLAG_OPTIONS <= REAL_CLI.flag_options
     assert PLANNED_ENV <= REAL_CLI.env
@@ -693,7 +693,7 @@ def test_systemd_unit_required_keys(unit: dict[str, list[tuple[str, str]]]) -> N
     }
     assert 3 not in prevent and 1 not in prevent, "unreachable node / crash: keep restarting"
     if REAL_CLI is not None:
-        from mim_bridge.exit_codes import ExitCode
+        from mim_bridge.errors import ExitCode
 
         assert prevent <= {int(c) for c in ExitCode}, prevent
     assert re.fullmatch(r"\d+(ms|s|min)?", one("RestartSec"))
@@ -892,7 +892,7 @@ def test_deployment_readme_explains_the_kit() -> None:
 
 def _load_like_main(argv: list[str], environ: dict[str, str], cwd: Path) -> Any:
     """Parse *argv* with the bridge's own parser and load its Config the way cli.main does."""
-    from mim_bridge.cli import build_parser
+    from mim_bridge.app.cli import build_parser
     from mim_bridge.config import ConfigError, load
 
     try:
@@ -923,7 +923,7 @@ def _image_env(dockerfile) -> dict[str, str]:
 @pytest.fixture
 def real_cli() -> None:
     if REAL_CLI is None:
-        pytest.skip("mim_bridge.cli is not written yet: options checked against the planned list")
+        pytest.skip("mim_bridge.app.cli is not written yet: options checked against the planned list")
 
 
 def test_compose_bridge_configuration_loads(
@@ -950,7 +950,7 @@ def test_compose_bridge_configuration_loads(
     assert service.http_listen == ("0.0.0.0", 9795)
     # The health check is a separate process that sees only the environment: it must find the
     # status file in the state directory the service uses.
-    from mim_bridge.health.command import state_dir
+    from mim_bridge.app.health.command import state_dir
 
     _, health = split_healthcheck(dockerfile.stages[-1].last("HEALTHCHECK") or "")
     assert health == [CONSOLE_SCRIPT, "health"]

@@ -52,7 +52,7 @@ def ga() -> Iterator[FakeGA]:
 
 @dataclass
 class Bridge:
-    """Runs ``python -m mim_bridge.cli`` with an isolated environment."""
+    """Runs ``python -m mim_bridge`` with an isolated environment."""
 
     tmp: Path
     env: dict[str, str]
@@ -67,7 +67,7 @@ class Bridge:
         return Path(self.env["BRIDGE_STATE_DIR"])
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "mim_bridge.cli", *args]
+        return [sys.executable, "-m", "mim_bridge", *args]
 
     def run(self, *args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(*args), env={**self.env, **env}, text=True,

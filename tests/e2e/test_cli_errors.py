@@ -10,7 +10,7 @@ import launcher
 import pytest
 
 from conftest import Bridge, standin
-from mim_bridge.exit_codes import ExitCode
+from mim_bridge.errors import ExitCode
 from support.fake_ga import FakeGA
 
 

@@ -22,7 +22,7 @@ import launcher
 import pytest
 
 from conftest import Bridge, standin, wait_until
-from mim_bridge.exit_codes import ExitCode
+from mim_bridge.errors import ExitCode
 from support.fake_ga import FakeGA
 
 NO_CLUSTER_ID = {"cluster_id": "none"}  # the bridge then uses its own client id file
@@ -35,7 +35,7 @@ def peak():
     sys.stderr.write(f"peak-kib {hwm}\\n")
 atexit.register(peak)
 sys.argv = ["bridge", *sys.argv[1:]]
-runpy.run_module("mim_bridge.cli", run_name="__main__", alter_sys=True)
+runpy.run_module("mim_bridge", run_name="__main__", alter_sys=True)
 """
 
 

@@ -20,7 +20,7 @@ import launcher
 import pytest
 
 from conftest import PRIMARY, Bridge, standin, wait_until
-from mim_bridge.exit_codes import ExitCode
+from mim_bridge.errors import ExitCode
 from support.fake_ga import FakeGA
 
 SERVICE = ("--report", "true", "--initial-report", "1h", "--periodic-report", "2h")

@@ -24,7 +24,7 @@ import pytest
 from conftest import Bridge, standin
 from mim_bridge.erldist import Atom, Pid, Reference
 from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY
-from mim_bridge.exit_codes import ExitCode
+from mim_bridge.errors import ExitCode
 from support import fake_node
 
 MiB = 1 << 20
@@ -69,7 +69,7 @@ def peak():
 
 atexit.register(peak)
 sys.argv[0] = "bridge"
-runpy.run_module("mim_bridge.cli", run_name="__main__")
+runpy.run_module("mim_bridge", run_name="__main__")
 """
 
 

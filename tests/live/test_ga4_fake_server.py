@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
 from support.fake_ga import read_records
 

@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from mim_bridge import check
+from mim_bridge.app import check
 from mim_bridge.collect import InVmService, NodeReport
 from mim_bridge.collect.eras import ERAS
 from mim_bridge.config import Config, load
-from mim_bridge.cycle import Prepared, Reporter
+from mim_bridge.pipeline.reporter import Prepared, Reporter
 from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist.epmd import NodeInfo
-from mim_bridge.events import Event
-from mim_bridge.exit_codes import ExitCode
-from mim_bridge.nodes import NodePool
+from mim_bridge.vocab.events import Event
+from mim_bridge.errors import ExitCode
+from mim_bridge.app.nodes import NodePool
 from mim_bridge.report import ClientId
 from support.scripted import ScriptedConnection
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge import cli
+from mim_bridge.app import cli
 from mim_bridge.collect import NotMongooseIM
 from mim_bridge.config import ConfigError
 from mim_bridge.erldist import (
@@ -25,9 +25,9 @@ from mim_bridge.erldist import (
     NodeNotFound,
     TlsError,
 )
-from mim_bridge.exit_codes import ExitCode, for_error
+from mim_bridge.errors import ExitCode, for_error
 from mim_bridge.ga4 import SpoolError, TrackingIdError
-from mim_bridge.oneshot import Interrupted, SendFailed
+from mim_bridge.app.oneshot import Interrupted, SendFailed
 from mim_bridge.report import ClientIdError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
@@ -162,7 +162,7 @@ def test_json_log_format(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_transparency_notice_carries_structured_fields() -> None:
-    record = logging.LogRecord("mim_bridge.service", logging.WARNING, __file__, 1,
+    record = logging.LogRecord("mim_bridge.app.service", logging.WARNING, __file__, 1,
                                "notice - MongooseIM docs -", None, None)
     record.what = "report_transparency"
     record.report_filename = "/tmp/system_metrics_report.json"
@@ -226,9 +226,10 @@ def test_once_with_an_unwritable_report_file_exits_8_naming_the_file(
     import errno
     import os
 
-    from mim_bridge.cycle import Prepared, Reporter
-    from mim_bridge.events import Event
-    from mim_bridge.report import ClientId, atomic_file
+    from mim_bridge.pipeline.reporter import Prepared, Reporter
+    from mim_bridge.vocab.events import Event
+    from mim_bridge.report import ClientId
+    from mim_bridge.util import atomic_file
 
     async def prepared(self: Reporter, **kw: object) -> Prepared:
         if problem == "a directory":  # became one after the startup check
@@ -270,8 +271,8 @@ SECRET = "Sup3rSecretApiKey_42"
 
 def test_no_log_line_carries_the_tracking_secret_at_the_highest_verbosity(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from mim_bridge.cycle import Prepared, Reporter
-    from mim_bridge.events import Event
+    from mim_bridge.pipeline.reporter import Prepared, Reporter
+    from mim_bridge.vocab.events import Event
     from mim_bridge.report import ClientId
     from support.fake_ga import FakeGA
 

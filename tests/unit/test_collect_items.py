@@ -15,7 +15,7 @@ from mim_bridge.collect import items
 from mim_bridge.collect.eras import ERAS, Era
 from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist import ImproperList
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 
 ERA = {e.name: e for e in ERAS}
 

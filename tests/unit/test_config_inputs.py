@@ -1,6 +1,6 @@
 """Hostile and odd inputs: every one is a ConfigError (one line, exit 2), never a hang or a crash.
 
-Cookie files follow OTP's ``auth`` module (see :mod:`mim_bridge.cookie`); the table below is what
+Cookie files follow OTP's ``auth`` module (see :mod:`mim_bridge.config.cookie`); the table below is what
 ``erl`` 25 and 28 did with each file when it was its ``~/.erlang.cookie``.
 """
 
@@ -24,8 +24,8 @@ from mim_bridge.config import (
     parse_listen,
     parse_url,
 )
-from mim_bridge.cookie import CookieFileError, parse_cookie
-from mim_bridge.localfiles import MAX_CONFIG_FILE
+from mim_bridge.config.cookie import CookieFileError, parse_cookie
+from mim_bridge.util.localfiles import MAX_CONFIG_FILE
 
 NODE = "mongooseim@localhost"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, DeliveryError, Ga4Sender
 from mim_bridge.ga4.transport import ABORT_GRACE, BoundedTransport, post_once
 from support.fake_ga import FakeGA
@@ -95,7 +95,7 @@ def test_a_huge_validation_answer_is_not_read_whole(ga: FakeGA, tmp_path: Path) 
     script = textwrap.dedent(f"""
         import re, sys
         from pathlib import Path
-        from mim_bridge.events import Event
+        from mim_bridge.vocab.events import Event
         from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, DeliveryError, Ga4Sender
         sender = Ga4Sender({ga.url!r}, [MONGOOSEIM_PRODUCTION], Path({str(tmp_path)!r}),
                            attempt_timeout=10, total_retry_seconds=20)

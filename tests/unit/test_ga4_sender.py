@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import (
     MONGOOSEIM_PRODUCTION,
     Destination,

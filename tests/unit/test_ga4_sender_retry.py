@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.ga4.transport import parse_retry_after
 

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.ga4.sender import describe_problems
 from mim_bridge.ga4.spool import Spool
-from mim_bridge.report.allowlist import OSS_MODULES
+from mim_bridge.vocab.names import OSS_MODULES
 from support.fake_ga import FakeGA
 
 CID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"

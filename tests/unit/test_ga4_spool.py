@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import SpoolError, prepare
 from mim_bridge.ga4.payload import Batch
 from mim_bridge.ga4.spool import MAX_FILE_BYTES, Spool, SpoolEntry

@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mim_bridge.health import command
-from mim_bridge.health.http import MAX_CLIENTS, REQUEST_TIMEOUT, HealthServer
-from mim_bridge.health.monitor import Monitor
-from mim_bridge.health.status import FILENAME, assess, read_status
+from mim_bridge.app.health import command
+from mim_bridge.app.health.http import MAX_CLIENTS, REQUEST_TIMEOUT, HealthServer
+from mim_bridge.app.health.monitor import Monitor
+from mim_bridge.app.health.status import FILENAME, assess, read_status
 
 T = TypeVar("T")
 
@@ -211,9 +211,10 @@ def test_health_imports_almost_nothing(tmp_path: Path) -> None:
             "'argparse', 'logging', 'dataclasses')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert json.loads(out.strip().splitlines()[-1].replace("'", '"')) == [
-        "mim_bridge", "mim_bridge.entry", "mim_bridge.health", "mim_bridge.health.command",
-        "mim_bridge.health.status", "mim_bridge.localfiles"]
+    assert json.loads(out.strip().splitlines()[-1].replace("'", '"')) == sorted([
+        "mim_bridge", "mim_bridge.entry", "mim_bridge.app", "mim_bridge.app.health",
+        "mim_bridge.app.health.command", "mim_bridge.app.health.status", "mim_bridge.util",
+        "mim_bridge.util.localfiles"])
 
 
 # --------------------------------------------------------------------------- the HTTP endpoint

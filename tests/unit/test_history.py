@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from mim_bridge import history
+from mim_bridge.pipeline import history
 from mim_bridge.config import Config, load
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import BatchOutcome, DeliveryReport
-from mim_bridge.history import FILENAME, History, build_entry, record, report_digest
+from mim_bridge.pipeline.history import FILENAME, History, build_entry, record, report_digest
 from mim_bridge.report import read_report, write_report
-from mim_bridge.report.atomic_file import temp_files_for
+from mim_bridge.util.atomic_file import temp_files_for
 
 CID = "69fc3600-22d6-4e8e-8947-5ec2e7420051"
 MAIN, PRIVATE = "G-B4S18X6KY5", "G-PRIVATE0001"
@@ -195,7 +195,7 @@ def test_a_crash_while_writing_leaves_the_previous_file(
     def crash(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("mim_bridge.report.atomic_file.os.replace", crash)
+    monkeypatch.setattr("mim_bridge.util.atomic_file.os.replace", crash)
     with pytest.raises(OSError):
         h.append(entry(1))
     assert h.path.read_bytes() == before

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge import nodes
+from mim_bridge.app import nodes
 from mim_bridge.erldist import nodename
-from mim_bridge.exit_codes import ExitCode, for_error
-from mim_bridge.nodes import Identity, bridge_alive_name, identity_for, is_other_bridge
-from mim_bridge.statelock import (
+from mim_bridge.errors import ExitCode, for_error
+from mim_bridge.app.nodes import Identity, bridge_alive_name, identity_for, is_other_bridge
+from mim_bridge.app.statelock import (
     LOCK_FILENAME,
     StateDirBusy,
     StateDirError,
@@ -162,7 +162,7 @@ def test_a_probe_does_not_make_a_starting_bridge_fail(tmp_path: Path) -> None:
 
 def test_a_killed_holder_leaves_the_lock_free(tmp_path: Path) -> None:
     code = ("import sys, time; sys.path.insert(0, sys.argv[2]); "
-            "from mim_bridge.statelock import StateLock; from pathlib import Path; "
+            "from mim_bridge.app.statelock import StateLock; from pathlib import Path; "
             "StateLock.acquire(Path(sys.argv[1])); print('locked', flush=True); time.sleep(60)")
     src = str(Path(nodes.__file__).parent.parent)
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), src],

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
-from mim_bridge.events import Event
-from mim_bridge.report import allowlist, anonymise
+from mim_bridge.vocab.events import Event
+from mim_bridge.report import anonymise
+from mim_bridge.vocab import names as allowlist
 from mim_bridge.report.anonymise import KNOWN_EVENTS
 
 # MongooseIM 6.2.1's own collect output (shared/reference/observed-mim-6.2.1.txt).

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.report import (
     DEFAULT_REPORT_FILENAME,
     ReportFileError,
-    atomic_file,
     read_report,
     write_report,
 )
-from mim_bridge.report.atomic_file import temp_files_for
+from mim_bridge.util import atomic_file
+from mim_bridge.util.atomic_file import temp_files_for
 
 OLD = [Event("host_count", {"value": 1})]
 NEW = [
@@ -79,7 +79,7 @@ _KILLED_WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from mim_bridge.events import Event
+    from mim_bridge.vocab.events import Event
     from mim_bridge.report import write_report
 
     def stall(fd):  # the data is in the temp file, the rename has not happened yet

@@ -24,14 +24,14 @@ import requests
 from mim_bridge.collect.eras import ERAS, era_of_version
 from mim_bridge.collect import ClusterReport, InVmService, NodeReport
 from mim_bridge.config import Config, load
-from mim_bridge.cycle import Reporter
+from mim_bridge.pipeline.reporter import Reporter
 from mim_bridge.erldist import ConnectionLost, CookieMismatch
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
-from mim_bridge.nodes import NodePool
+from mim_bridge.app.nodes import NodePool
 from mim_bridge.report import read_report
-from mim_bridge.service import Service, StopAwareTime, _startup, _supervise, format_duration
-from mim_bridge.state import FILENAME, StanzaState
+from mim_bridge.app.service import Service, StopAwareTime, _startup, _supervise, format_duration
+from mim_bridge.pipeline.totals import FILENAME, StanzaState
 
 T = TypeVar("T")
 
@@ -350,7 +350,7 @@ async def test_ga4_down_keeps_reports_in_the_spool_until_it_is_back(config: Conf
 
 @aio
 async def test_stop_interrupts_the_wait(config: Config) -> None:
-    from mim_bridge.service import MonotonicClock
+    from mim_bridge.app.service import MonotonicClock
     service, _, _ = make(config, [[node_report(A)]])
     service.clock = MonotonicClock()
     asyncio.get_running_loop().call_later(0.05, service.request_stop)
@@ -360,7 +360,7 @@ async def test_stop_interrupts_the_wait(config: Config) -> None:
 @aio
 async def test_sigterm_abandons_a_stuck_step_within_the_shutdown_timeout(
         config: Config, tmp_path: Path) -> None:
-    from mim_bridge.service import MonotonicClock
+    from mim_bridge.app.service import MonotonicClock
     config = replace(config, initial_report=0.0, shutdown_timeout=0.2)
     service, _collector, _ = make(config, [[node_report(A)]])
     service.clock = MonotonicClock()
@@ -486,7 +486,7 @@ async def test_startup_survives_an_unexpected_error_of_the_first_look(
 @aio
 async def test_every_node_opted_out_idles_instead_of_exiting(
         config: Config, caplog: pytest.LogCaptureFixture) -> None:
-    from mim_bridge.service import MonotonicClock
+    from mim_bridge.app.service import MonotonicClock
     opted_out = node_report(A, service=InVmService(True, False, False))
     service, collector, session = make(config, [[opted_out]])
     service.clock = MonotonicClock()
@@ -521,6 +521,6 @@ async def test_the_monitor_follows_the_reports(config: Config) -> None:
     (CookieMismatch("wrong"), "auth"), (OddReply("odd"), "internal"),
 ])
 def test_error_kinds_are_a_closed_set(error: BaseException, kind: str) -> None:
-    from mim_bridge.health.status import FAILURE_KINDS
-    from mim_bridge.service import error_kind
+    from mim_bridge.app.health.status import FAILURE_KINDS
+    from mim_bridge.app.service import error_kind
     assert error_kind(error) == kind and kind in FAILURE_KINDS

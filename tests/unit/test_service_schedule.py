@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mim_bridge.schedule import Schedule
+from mim_bridge.pipeline.schedule import Schedule
 
 S = Schedule(start=100.0, initial=5.0, period=10.0)
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.report.atomic_file import StateFileProblem, loads_json, read_bounded
-from mim_bridge.state import FILENAME, NodeTotals, StanzaState, _parse
+from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded
+from mim_bridge.pipeline.totals import FILENAME, NodeTotals, StanzaState, _parse
 
 NODE = "mongooseim@localhost"
 GOOD = {"format": 1, "nodes": {NODE: {"totals": {"xmppMessageSent": 5}, "uptime": 300}}}
@@ -136,7 +136,7 @@ def test_loading_a_huge_file_takes_no_memory(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import re
         from pathlib import Path
-        from mim_bridge.state import StanzaState
+        from mim_bridge.pipeline.totals import StanzaState
         assert StanzaState(Path({str(path)!r})).previous() == {{}}
         # VmHWM: this process's own peak (ru_maxrss would include the forking parent's)
         print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]) // 1024)

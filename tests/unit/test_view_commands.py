@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge import cli
+from mim_bridge.app import cli
 from mim_bridge.config import ConfigError, load, load_local
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import BatchOutcome, DeliveryReport
-from mim_bridge.history import FILENAME, History, build_entry
+from mim_bridge.pipeline.history import FILENAME, History, build_entry
 from mim_bridge.report import write_report
-from mim_bridge.view.commands import run_local_command
+from mim_bridge.app.view.commands import run_local_command
 
 CID = "69fc3600-22d6-4e8e-8947-5ec2e7420051"
 MAIN = "G-B4S18X6KY5"
@@ -174,7 +174,7 @@ def test_an_ascii_only_output_gets_ascii_pages(env: dict[str, str], tmp_path: Pa
 def test_a_pipe_closed_early_ends_quietly(env: dict[str, str], tmp_path: Path) -> None:
     write_report(Path(env["BRIDGE_REPORT_FILE"]), EVENTS * 200)
     proc = subprocess.run(
-        f"{sys.executable} -m mim_bridge.cli show | head -1", shell=True, env={
+        f"{sys.executable} -m mim_bridge show | head -1", shell=True, env={
             **env, "PYTHONPATH": ":".join(sys.path)}, capture_output=True, text=True,
         timeout=60, check=False)
     assert proc.stdout == "MongooseIM system metrics: the last report\n"
@@ -183,13 +183,13 @@ def test_a_pipe_closed_early_ends_quietly(env: dict[str, str], tmp_path: Path) -
 
 COLD = """
 import sys
-from mim_bridge import cli
+from mim_bridge.app import cli
 try:
     code = cli.main(sys.argv[1:])
 except SystemExit as e:  # --version
     code = e.code
 heavy = sorted(m for m in ("asyncio", "ssl", "mim_bridge.erldist.connection", "requests",
-                           "tenacity", "mim_bridge.collect", "mim_bridge.service")
+                           "tenacity", "mim_bridge.collect", "mim_bridge.app.service")
                if m in sys.modules)
 print(code, heavy, file=sys.stderr)
 """

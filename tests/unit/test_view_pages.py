@@ -19,20 +19,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from test_privacy import adversarial_report, configs  # the privacy suite's generated inputs
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import BatchOutcome, DeliveryReport, prepare
-from mim_bridge.history import History, build_entry
+from mim_bridge.pipeline.history import History, build_entry
 from mim_bridge.report import KNOWN_EVENTS, anonymise
-from mim_bridge.view.blocks import ORDER, human_uptime, split_nodes
-from mim_bridge.view.history_page import history_document, history_page
-from mim_bridge.view.report_page import (
+from mim_bridge.app.view.blocks import ORDER, human_uptime, split_nodes
+from mim_bridge.app.view.history_page import history_document, history_page
+from mim_bridge.app.view.report_page import (
     Outgoing,
     dry_run_document,
     dry_run_page,
     show_document,
     show_page,
 )
-from mim_bridge.view.terminal import ASCII_BARS, BARS, Style, bars_for, sparkline, wants_colour
+from mim_bridge.app.view.terminal import ASCII_BARS, BARS, Style, bars_for, sparkline, wants_colour
 from support.pages import ESC, assert_represented, blocks_of, section
 
 EXPECTED = Path(__file__).resolve().parents[1] / "data" / "expected"
@@ -117,7 +117,7 @@ def test_unknown_shapes_are_shown_as_they_are_after_the_gate() -> None:
                                         "api_version": "v7"}),
               Event("module_with_opt", {"module": "mod_mam", "backend": "cassandra"}),
               Event("module_with_opt", {"module": "mod_secret_x", "backend": "rdbms"}),
-              Event("tls_option", {"mode": "none", "module": "none"}),
+              Event("tls_option", {"mode": "sslv2", "module": "acme_tls"}),
               Event("xmpp_stanza_count", {"stanza_type": "xmppIqSent", "total": 5}),
               Event("http_api", {})]
     block = blocks_of(show_page(Path("r"), None, [events], None, "-", PLAIN))[0]

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..erldist import Connection, ErldistError
-from .collector import Collector, NodeReport
-from .errors import CollectError
+from mim_bridge.erldist import Connection, ErldistError
+from mim_bridge.collect.collector import Collector, NodeReport
+from mim_bridge.collect.errors import CollectError
 
 log = logging.getLogger(__name__)
 

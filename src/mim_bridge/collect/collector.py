@@ -29,14 +29,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..erldist import Atom, Connection, Export, Pid
-from ..events import Event
-from ..report.allowlist import METRICS_MODULES
-from ..report.anonymise import safe_version
-from . import items, module_metrics, stanzas
-from .eras import Era, detect, era_of_version, newer_than_known
-from .errors import NodeNotReady, NotMongooseIM
-from .readonly import Call, Failed, ReadOnlyNode
+from mim_bridge.erldist import Atom, Connection, Export, Pid
+from mim_bridge.vocab.events import Event
+from mim_bridge.vocab.names import METRICS_MODULES
+from mim_bridge.report.anonymise import safe_version
+from mim_bridge.collect import items, module_metrics, stanzas
+from mim_bridge.collect.eras import Era, detect, era_of_version, newer_than_known
+from mim_bridge.collect.errors import NodeNotReady, NotMongooseIM
+from mim_bridge.collect.readonly import Call, Failed, ReadOnlyNode
 
 log = logging.getLogger(__name__)
 

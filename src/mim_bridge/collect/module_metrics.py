@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..erldist import Atom
+from mim_bridge.erldist import Atom
 
 _NONE: list[tuple[Atom, Atom]] = [(Atom("none"), Atom("none"))]
 

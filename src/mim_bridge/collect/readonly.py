@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
-from .errors import NotAllowed
+from mim_bridge.erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
+from mim_bridge.collect.errors import NotAllowed
 
 # (module, function, arity) of every read-only function the collector may call.
 ALLOWED: frozenset[tuple[str, str, int]] = frozenset({

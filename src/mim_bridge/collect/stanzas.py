@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..erldist import Atom, Export
-from ..report.allowlist import STANZA_TYPES
-from .readonly import Call
+from mim_bridge.erldist import Atom, Export
+from mim_bridge.vocab.names import STANZA_TYPES
+from mim_bridge.collect.readonly import Call
 
 _ANY = Atom("_")
 # stanza type -> (direction, kind)

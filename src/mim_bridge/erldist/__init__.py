@@ -10,7 +10,7 @@ Usable on its own: it knows nothing about MongooseIM. Term mapping: see :mod:`.t
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from mim_bridge.erldist.errors import (
     BadRpc,
     CallError,
     CallTimeout,
@@ -33,7 +33,7 @@ from .errors import (
     ReplyTooLarge,
     TlsError,
 )
-from .terms import (
+from mim_bridge.erldist.terms import (
     Atom,
     BitBinary,
     Export,
@@ -49,7 +49,7 @@ from .terms import (
 )
 
 if TYPE_CHECKING:
-    from .connection import Connection, TlsOptions, connect, read_cookie
+    from mim_bridge.erldist.connection import Connection, TlsOptions, connect, read_cookie
 
 _CONNECTION = frozenset({"Connection", "TlsOptions", "connect", "read_cookie"})
 
@@ -58,7 +58,7 @@ def __getattr__(name: str) -> Any:
     """The asyncio layer is imported on first use: the pure parts (terms, errors, the byte
     codecs) are used by commands that never connect, and asyncio costs ~50 ms to import."""
     if name in _CONNECTION:
-        from . import connection
+        from mim_bridge.erldist import connection
         return getattr(connection, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

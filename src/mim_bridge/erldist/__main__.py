@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any
 
-from . import Atom, ErldistError, connect
+from mim_bridge.erldist import Atom, ErldistError, connect
 
 
 def _arg(text: str) -> Any:

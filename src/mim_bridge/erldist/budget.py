@@ -22,7 +22,7 @@ budget, which no node that fragments its messages sends, closes the connection.
 
 from __future__ import annotations
 
-from .errors import LocalError, ReplyTooLarge
+from mim_bridge.erldist.errors import LocalError, ReplyTooLarge
 
 __all__ = ["DEFAULT_MAX_REPLY_MEMORY", "MIN_REPLY_MEMORY", "MemoryBudget", "describe_size"]
 

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from . import epmd, nodename
-from . import flags as F
-from .budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget
-from .errors import (
+from mim_bridge.erldist import epmd, nodename
+from mim_bridge.erldist import flags as F
+from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget
+from mim_bridge.erldist.errors import (
     CallTimeout,
     ConnectError,
     ConnectionLost,
@@ -49,8 +49,8 @@ from .errors import (
     LocalError,
     TlsError,
 )
-from .handshake import ClientHandshake, Peer, State
-from .messages import (
+from mim_bridge.erldist.handshake import ClientHandshake, Peer, State
+from mim_bridge.erldist.messages import (
     NO_PAYLOAD,
     REG_SEND,
     SEND,
@@ -62,8 +62,8 @@ from .messages import (
     Channel,
     Message,
 )
-from .rex import GEN_CALL, RexRequests, check_reply
-from .terms import Atom, Pid, Reference
+from mim_bridge.erldist.rex import GEN_CALL, RexRequests, check_reply
+from mim_bridge.erldist.terms import Atom, Pid, Reference
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import os
 import struct
 from dataclasses import dataclass
 
-from .errors import ConnectTimeout, DecodeError, EpmdUnreachable, NodeNotFound
+from mim_bridge.erldist.errors import ConnectTimeout, DecodeError, EpmdUnreachable, NodeNotFound
 
 PORT_PLEASE2_REQ = 122
 PORT2_RESP = 119

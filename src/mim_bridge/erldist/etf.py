@@ -25,8 +25,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import DecodeError, EncodeError, ReplyTooLarge
-from .terms import (
+from mim_bridge.erldist.errors import DecodeError, EncodeError, ReplyTooLarge
+from mim_bridge.erldist.terms import (
     Atom,
     BitBinary,
     Export,

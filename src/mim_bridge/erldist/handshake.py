@@ -36,8 +36,8 @@ import struct
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from . import flags as F
-from .errors import (
+from mim_bridge.erldist import flags as F
+from mim_bridge.erldist.errors import (
     ConnectError,
     CookieMismatch,
     DecodeError,

@@ -32,10 +32,10 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import etf
-from .budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget, describe_size
-from .errors import DecodeError, ReplyTooLarge
-from .terms import Atom, Reference
+from mim_bridge.erldist import etf
+from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget, describe_size
+from mim_bridge.erldist.errors import DecodeError, ReplyTooLarge
+from mim_bridge.erldist.terms import Atom, Reference
 
 PASS_THROUGH = 112
 DIST_HEADER = 68

@@ -11,7 +11,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from .errors import NodeNameError
+from mim_bridge.erldist.errors import NodeNameError
 
 _ALIVE = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
 _HOST = re.compile(r"^[A-Za-z0-9_\-.:\[\]]{1,255}$")

@@ -15,10 +15,10 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from . import etf
-from .errors import BadRpc, RemoteException
-from .messages import REG_SEND, Channel
-from .terms import Atom, Pid, Reference
+from mim_bridge.erldist import etf
+from mim_bridge.erldist.errors import BadRpc, RemoteException
+from mim_bridge.erldist.messages import REG_SEND, Channel
+from mim_bridge.erldist.terms import Atom, Pid, Reference
 
 __all__ = ["GEN_CALL", "RexRequests", "check_reply"]
 

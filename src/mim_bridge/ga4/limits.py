@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from mim_bridge.events import Event, ParamValue
+from mim_bridge.vocab.events import Event, ParamValue
 
 __all__ = [
     "MAX_BODY_BYTES",

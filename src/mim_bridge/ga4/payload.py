@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.limits import (
     MAX_BODY_BYTES,
     MAX_EVENTS_PER_REQUEST,

@@ -51,7 +51,7 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from mim_bridge import __version__
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.destinations import Destination, collect_url, debug_endpoint, resolve_endpoint
 from mim_bridge.ga4.errors import (
     DeliveryError,
@@ -73,7 +73,7 @@ from mim_bridge.ga4.transport import (
 )
 from mim_bridge.ga4.validation import ValidationMessage, from_fixes, parse_validation_response
 from mim_bridge.report.anonymise import anonymise
-from mim_bridge.report.atomic_file import StateFileProblem, loads_json
+from mim_bridge.util.atomic_file import StateFileProblem, loads_json
 from mim_bridge.report.client_id import valid_cluster_id
 
 __all__ = [

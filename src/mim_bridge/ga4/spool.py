@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.destinations import is_measurement_id
 from mim_bridge.ga4.errors import SpoolError
 from mim_bridge.ga4.limits import MAX_BODY_BYTES
 from mim_bridge.ga4.payload import Batch
-from mim_bridge.report.atomic_file import (
+from mim_bridge.util.atomic_file import (
     loads_json,
     read_bounded,
     remove_stale_temps,

@@ -1,7 +1,7 @@
 """Report layer: the anonymity gate, the report file and the client id.
 
 Every event that leaves the bridge (in a GA4 request or the report file) passes through
-:func:`anonymise` first; see :mod:`.allowlist` for the names that may appear. Logs do not pass
+:func:`anonymise` first; see :mod:`mim_bridge.vocab.names` for the names that may appear. Logs do not pass
 through it: they must not carry event values at all, and show a MongooseIM version only through
 :func:`safe_version`.
 """

@@ -24,8 +24,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from mim_bridge.events import Event, ParamValue
-from mim_bridge.report import allowlist as names
+from mim_bridge.vocab.events import Event, ParamValue
+from mim_bridge.vocab import names
 
 __all__ = ["KNOWN_EVENTS", "UNKNOWN_VERSION", "AnonymisedReport", "anonymise", "safe_version"]
 

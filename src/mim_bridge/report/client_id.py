@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mim_bridge.report.atomic_file import StateFileProblem, read_bounded, remove_stale_temps
+from mim_bridge.util.atomic_file import StateFileProblem, read_bounded, remove_stale_temps
 from mim_bridge.report.errors import ClientIdError
 
 __all__ = [

@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from mim_bridge.events import Event
+from mim_bridge.vocab.events import Event
 from mim_bridge.report.anonymise import anonymise
-from mim_bridge.report.atomic_file import write_atomically
+from mim_bridge.util.atomic_file import write_atomically
 from mim_bridge.report.errors import ReportFileError
 
 __all__ = ["DEFAULT_REPORT_FILENAME", "read_report", "write_report"]

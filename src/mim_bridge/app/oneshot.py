@@ -1,6 +1,6 @@
 """The one-shot modes: ``--once`` (report now), ``--dry-run`` (print it), ``--validate``.
 
-They share the service's pipeline (:class:`mim_bridge.cycle.Reporter`) and differ only in the
+They share the service's pipeline (:class:`mim_bridge.pipeline.reporter.Reporter`) and differ only in the
 last step. ``--dry-run`` prints on stdout exactly the request bodies ``--once`` would POST (JSON
 Lines, one body per line, identical for every tracking id) and writes nothing but the client id;
 ``--format table|json`` prints the same report as a page or a document per node instead.
@@ -16,11 +16,11 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
-from .config import Config
-from .cycle import Prepared, Reporter, in_thread, request_bodies
-from .ga4 import DeliveryError, prepare, resolve_endpoint
-from .nodes import NodePool
-from .service import (
+from mim_bridge.config import Config
+from mim_bridge.pipeline.reporter import Prepared, Reporter, in_thread, request_bodies
+from mim_bridge.ga4 import DeliveryError, prepare, resolve_endpoint
+from mim_bridge.app.nodes import NodePool
+from mim_bridge.app.service import (
     StopAwareTime,
     build_pool,
     build_sender,
@@ -28,10 +28,10 @@ from .service import (
     reporting_allowed,
     sending_setup,
 )
-from .state import FILENAME as STATE_FILENAME
-from .state import StanzaState
-from .view.report_page import Outgoing, dry_run_document, dry_run_page
-from .view.terminal import Style, wants_colour
+from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
+from mim_bridge.pipeline.totals import StanzaState
+from mim_bridge.app.view.report_page import Outgoing, dry_run_document, dry_run_page
+from mim_bridge.app.view.terminal import Style, wants_colour
 
 __all__ = ["Interrupted", "SendFailed", "run_dry_run", "run_once", "run_validate"]
 
@@ -92,7 +92,7 @@ async def run_once(config: Config) -> int:
         deliveries = await reporter.send(sender, prepared, time_source.stopping)
         reporter.commit(prepared, deliveries)
         if not all(d.ok for d in deliveries.values()):
-            from .ga4.sender import describe_problems
+            from mim_bridge.ga4.sender import describe_problems
 
             raise SendFailed(
                 f"GA4 did not take the whole report ({describe_problems(deliveries.values())}; "

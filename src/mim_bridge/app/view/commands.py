@@ -15,14 +15,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from ..config import BY_NAME, LocalConfig, load_local
-from ..exit_codes import ExitCode
-from ..history import History, report_digest
-from ..report import ReportFileError, read_report
-from .blocks import split_nodes
-from .history_page import history_document, history_page
-from .report_page import show_document, show_page
-from .terminal import Style, bars_for, wants_colour
+from mim_bridge.config import BY_NAME, LocalConfig, load_local
+from mim_bridge.errors import ExitCode
+from mim_bridge.pipeline.history import History, report_digest
+from mim_bridge.report import ReportFileError, read_report
+from mim_bridge.app.view.blocks import split_nodes
+from mim_bridge.app.view.history_page import history_document, history_page
+from mim_bridge.app.view.report_page import show_document, show_page
+from mim_bridge.app.view.terminal import Style, bars_for, wants_colour
 
 __all__ = ["run_local_command"]
 
@@ -89,7 +89,7 @@ def run_local_command(prog: str, command: str, argv: Sequence[str], *,
         else:
             text = _history(cfg, args["format"], args["last"], style, bars_for(out), prog)
     except Exception as e:  # noqa: BLE001 - every error ends as one line and an exit status
-        from ..exit_codes import for_error
+        from mim_bridge.errors import for_error
         code = for_error(e)
         message = str(e) if code is not ExitCode.INTERNAL else (
             f"unexpected error: {type(e).__name__}: {e}; please report it")

@@ -28,9 +28,9 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .. import __version__
-from .monitor import Monitor
-from .status import FAILURE_KINDS, RESULTS
+from mim_bridge import __version__
+from mim_bridge.app.health.monitor import Monitor
+from mim_bridge.app.health.status import FAILURE_KINDS, RESULTS
 
 __all__ = ["MAX_CLIENTS", "MAX_REQUEST_HEAD", "REQUEST_TIMEOUT", "HealthServer",
            "metrics_registry"]

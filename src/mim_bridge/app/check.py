@@ -26,21 +26,21 @@ from collections.abc import Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from .collect import Call, CollectError, NodeReport, ReadOnlyNode, cross_check
-from .config import Config
-from .cycle import Reporter
-from .erldist import Atom, Connection, ErldistError, NodeNotFound, epmd
-from .erldist.nodename import host_for_connect
-from .erldist.nodename import parse as parse_node_name
-from .events import Event
-from .exit_codes import ExitCode, for_error
-from .ga4 import Ga4Error, resolve_endpoint
-from .ga4.spool import Spool
-from .nodes import NodePool, is_other_bridge
-from .report import ReportError, anonymise, safe_version
-from .service import build_pool
-from .state import FILENAME as STATE_FILENAME
-from .state import StanzaState
+from mim_bridge.collect import Call, CollectError, NodeReport, ReadOnlyNode, cross_check
+from mim_bridge.config import Config
+from mim_bridge.pipeline.reporter import Reporter
+from mim_bridge.erldist import Atom, Connection, ErldistError, NodeNotFound, epmd
+from mim_bridge.erldist.nodename import host_for_connect
+from mim_bridge.erldist.nodename import parse as parse_node_name
+from mim_bridge.vocab.events import Event
+from mim_bridge.errors import ExitCode, for_error
+from mim_bridge.ga4 import Ga4Error, resolve_endpoint
+from mim_bridge.ga4.spool import Spool
+from mim_bridge.app.nodes import NodePool, is_other_bridge
+from mim_bridge.report import ReportError, anonymise, safe_version
+from mim_bridge.app.service import build_pool
+from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
+from mim_bridge.pipeline.totals import StanzaState
 
 __all__ = ["run_check"]
 

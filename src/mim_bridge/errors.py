@@ -55,9 +55,9 @@ def _by_type() -> tuple[tuple[type[BaseException], ExitCode], ...]:
     Imported on first use: the error types pull in asyncio and the distribution client, which
     the commands that only read local files (``show``, ``history``, ``--version``) never need.
     """
-    from .collect import NodeNotReady, NotMongooseIM
-    from .config import ConfigError
-    from .erldist import (
+    from mim_bridge.collect import NodeNotReady, NotMongooseIM
+    from mim_bridge.config import ConfigError
+    from mim_bridge.erldist import (
         ConnectError,
         CookieMismatch,
         ErldistError,
@@ -66,10 +66,10 @@ def _by_type() -> tuple[tuple[type[BaseException], ExitCode], ...]:
         NodeNameError,
         TlsError,
     )
-    from .ga4 import EndpointError, SpoolError, TrackingIdError
-    from .oneshot import Interrupted, SendFailed
-    from .report import ReportError
-    from .statelock import StateDirBusy, StateDirError
+    from mim_bridge.ga4 import EndpointError, SpoolError, TrackingIdError
+    from mim_bridge.app.oneshot import Interrupted, SendFailed
+    from mim_bridge.report import ReportError
+    from mim_bridge.app.statelock import StateDirBusy, StateDirError
 
     return (
         (ConfigError, ExitCode.USAGE),

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .status import FORMAT, RESULTS, Verdict, assess
+from mim_bridge import __version__
+from mim_bridge.app.health.status import FORMAT, RESULTS, Verdict, assess
 
 __all__ = ["HEARTBEAT_SECONDS", "Monitor", "Timing"]
 

@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .events import Event
-from .ga4.payload import prepare
-from .report.anonymise import anonymise
-from .report.atomic_file import write_atomically
+from mim_bridge.vocab.events import Event
+from mim_bridge.ga4.payload import prepare
+from mim_bridge.report.anonymise import anonymise
+from mim_bridge.util.atomic_file import write_atomically
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .ga4.sender import DeliveryReport
+    from mim_bridge.config import Config
+    from mim_bridge.ga4.sender import DeliveryReport
 
 __all__ = ["FILENAME", "History", "HistoryRead", "build_entry", "record", "report_digest"]
 

@@ -2,7 +2,7 @@
 
 Why: two bridges sharing a state directory would race on its files (stanza totals, spool, client
 id), and two bridges reporting one cluster count it twice. And the bridge's node name is derived
-from its state directory (:mod:`mim_bridge.nodes`), so the lock is also what proves that a
+from its state directory (:mod:`mim_bridge.app.nodes`), so the lock is also what proves that a
 connection the node still holds under that name can only be this installation's own dead
 predecessor.
 

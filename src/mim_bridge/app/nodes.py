@@ -13,7 +13,7 @@ permanent atom on the node (atoms are never collected), so the name is stable pe
 ``mim_metrics_bridge_<10 hex>``, kept in ``STATE_DIR/node_name`` (random when first written, so
 that two installations never share a name even with the same path and host name; derived from
 the resolved state directory and the host name when the file cannot be written). The modes that
-write state hold the state directory's lock (:mod:`mim_bridge.statelock`) and use that name;
+write state hold the state directory's lock (:mod:`mim_bridge.app.statelock`) and use that name;
 so does a read-only mode (``--check``, ``--dry-run``, ``--validate``) when nobody holds the lock,
 and it uses the second stable name ``<name>_check`` when a bridge holds it (runs beside the
 service without kicking its connection). A node that still holds a connection under our name
@@ -42,10 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from . import statelock
-from .collect import Call, ReadOnlyNode
-from .erldist import Atom, ConnectError, Connection, ErldistError, TlsOptions, connect
-from .erldist.budget import DEFAULT_MAX_REPLY_MEMORY
+from mim_bridge.app import statelock
+from mim_bridge.collect import Call, ReadOnlyNode
+from mim_bridge.erldist import Atom, ConnectError, Connection, ErldistError, TlsOptions, connect
+from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY
 
 __all__ = ["BRIDGE_PREFIX", "CHECK_SUFFIX", "NODE_NAME_FILE", "Dialer", "Identity", "NodePool",
            "bridge_alive_name", "identity_for", "is_other_bridge", "second_name"]

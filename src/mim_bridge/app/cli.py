@@ -1,7 +1,7 @@
 """``bridge`` / ``mim-metrics-bridge``: the command line, logging, and errors as exit statuses.
 
 Every failure ends as one line on stderr saying what is wrong and what to do, and a documented
-exit status (:mod:`mim_bridge.exit_codes`); a traceback only with ``-v``. The flags are generated
+exit status (:mod:`mim_bridge.errors`); a traceback only with ``-v``. The flags are generated
 from :data:`mim_bridge.config.OPTIONS`, the same table the environment and TOML layers use.
 """
 
@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from . import __version__
-from .config import OPTIONS, Config, ConfigError, Mode, load
-from .exit_codes import ExitCode
+from mim_bridge import __version__
+from mim_bridge.config import OPTIONS, Config, ConfigError, Mode, load
+from mim_bridge.errors import ExitCode
 
 # asyncio and the error table (which imports every layer) are imported where they are used, so
 # that --help, --version and the commands that only read local files (show, history) start fast.
@@ -59,7 +59,7 @@ or node name, 130 a one-shot run was interrupted.
 See docs/cli.md.
 """
 
-LOCAL_COMMANDS = ("show", "history")  # read the bridge's own files: see mim_bridge.view
+LOCAL_COMMANDS = ("show", "history")  # read the bridge's own files: see mim_bridge.app.view
 DRY_RUN_FORMATS = ("jsonl", "json", "table")
 _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
 _METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
@@ -226,25 +226,25 @@ def _prog() -> str:
 async def _dispatch(config: Config) -> int:
     # Imported here so that --help and --version stay fast.
     if config.mode == "check":
-        from .check import run_check
+        from mim_bridge.app.check import run_check
         return await run_check(config)
-    from . import oneshot, service
+    from mim_bridge.app import oneshot, service
     runners = {"service": service.run_service, "once": oneshot.run_once,
                "dry_run": oneshot.run_dry_run, "validate": oneshot.run_validate}
     return await runners[config.mode](config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (see :mod:`mim_bridge.exit_codes`)."""
+    """Run the command; returns the exit status (see :mod:`mim_bridge.errors`)."""
     if argv is None:
         argv = sys.argv[1:]
     if list(argv[:1]) == ["health"]:
-        from .health.command import main as health
+        from mim_bridge.app.health.command import main as health
         return health(argv[1:])
     prog = _prog()
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in LOCAL_COMMANDS:
-        from .view.commands import run_local_command
+        from mim_bridge.app.view.commands import run_local_command
         return run_local_command(prog, words[0], words[1:])
     parser = build_parser(prog)
     args = vars(parser.parse_args(argv))
@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "list; prefer --cookie-file or the BRIDGE_COOKIE environment variable")
     import asyncio
 
-    from .exit_codes import for_error
+    from mim_bridge.errors import for_error
     try:
         return asyncio.run(_dispatch(config))
     except KeyboardInterrupt:

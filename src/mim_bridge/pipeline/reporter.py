@@ -23,23 +23,23 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from . import consent, history
-from .collect import ClusterReport, NodeReport, collect_cluster
-from .config import Config
-from .events import Event
-from .ga4 import prepare
-from .nodes import NodePool
-from .report import (
+from mim_bridge.pipeline import consent, history
+from mim_bridge.collect import ClusterReport, NodeReport, collect_cluster
+from mim_bridge.config import Config
+from mim_bridge.vocab.events import Event
+from mim_bridge.ga4 import prepare
+from mim_bridge.app.nodes import NodePool
+from mim_bridge.report import (
     DEFAULT_STATE_FILENAME,
     ClientId,
     anonymise,
     resolve_client_id,
     write_report,
 )
-from .state import NodeTotals, StanzaState, uptime_seconds
+from mim_bridge.pipeline.totals import NodeTotals, StanzaState, uptime_seconds
 
 if TYPE_CHECKING:
-    from .ga4 import DeliveryReport, Ga4Sender
+    from mim_bridge.ga4 import DeliveryReport, Ga4Sender
 
 __all__ = ["Prepared", "Reporter", "in_thread", "request_bodies"]
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .localfiles import FileRefused, read_bounded
+from mim_bridge.util.localfiles import FileRefused, read_bounded
 
 __all__ = ["MAX_COOKIE", "MAX_COOKIE_FILE", "CookieFile", "CookieFileError", "default_paths",
            "parse_cookie", "read_cookie_file"]

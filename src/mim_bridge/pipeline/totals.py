@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .events import Event
-from .report.atomic_file import StateFileProblem, loads_json, read_bounded, write_atomically
+from mim_bridge.vocab.events import Event
+from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded, write_atomically
 
 __all__ = ["NodeTotals", "StanzaState", "uptime_seconds"]
 

@@ -37,29 +37,30 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import __version__, consent
-from .collect import CollectError, NotMongooseIM
-from .config import Config, ConfigError
-from .cycle import Prepared, Reporter
-from .erldist import (
+from mim_bridge import __version__
+from mim_bridge.pipeline import consent
+from mim_bridge.collect import CollectError, NotMongooseIM
+from mim_bridge.config import Config, ConfigError
+from mim_bridge.pipeline.reporter import Prepared, Reporter
+from mim_bridge.erldist import (
     CookieMismatch,
     ErldistError,
     HandshakeRefused,
     TlsError,
 )
-from .ga4 import resolve_endpoint
-from .health.monitor import Monitor
-from .health.status import FAILURE_KINDS
-from .health.status import FILENAME as STATUS_FILENAME
-from .nodes import NodePool, identity_for
-from .report import ReportError, ReportFileError
-from .schedule import Schedule
-from .state import FILENAME as STATE_FILENAME
-from .state import StanzaState
-from .statelock import StateLock
+from mim_bridge.ga4 import resolve_endpoint
+from mim_bridge.app.health.monitor import Monitor
+from mim_bridge.app.health.status import FAILURE_KINDS
+from mim_bridge.app.health.status import FILENAME as STATUS_FILENAME
+from mim_bridge.app.nodes import NodePool, identity_for
+from mim_bridge.report import ReportError, ReportFileError
+from mim_bridge.pipeline.schedule import Schedule
+from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
+from mim_bridge.pipeline.totals import StanzaState
+from mim_bridge.app.statelock import StateLock
 
 if TYPE_CHECKING:
-    from .ga4 import DeliveryReport, Ga4Sender
+    from mim_bridge.ga4 import DeliveryReport, Ga4Sender
 
 __all__ = ["Clock", "Service", "StopAwareTime", "build_pool", "build_sender", "capture_signals",
            "check_report_file", "format_duration", "reporting_allowed", "run_service"]
@@ -134,7 +135,7 @@ class StopAwareTime:
 
 def build_sender(config: Config, time_source: StopAwareTime | None = None) -> Ga4Sender:
     """The GA4 sender, its retries bounded by :attr:`Config.send_budget`."""
-    from .ga4 import Ga4Sender  # lazily: requests/tenacity are only needed to send
+    from mim_bridge.ga4 import Ga4Sender  # lazily: requests/tenacity are only needed to send
 
     budget = config.send_budget
     ts = time_source or StopAwareTime()
@@ -193,7 +194,7 @@ class MonotonicClock:
 
 def error_kind(error: BaseException) -> str:
     """The closed category of a collection error, for metrics and probes (no host names)."""
-    from .exit_codes import for_error  # here: exit_codes imports this module's users
+    from mim_bridge.errors import for_error  # here: exit_codes imports this module's users
 
     if isinstance(error, OSError) and not isinstance(error, (ErldistError, ReportError)):
         return "unreachable"  # a socket error below the distribution client
@@ -365,7 +366,7 @@ def delivered(prepared: Prepared, deliveries: dict[str, DeliveryReport]) -> bool
 
 def summary(number: int, prepared: Prepared, deliveries: dict[str, DeliveryReport]) -> str:
     events = sum(len(e) for _, e in prepared.reports)
-    from .ga4.sender import describe_problems  # loaded by now: a report was just sent
+    from mim_bridge.ga4.sender import describe_problems  # loaded by now: a report was just sent
 
     problems = describe_problems(deliveries.values()) or "stopped before every node was sent"
     state = "sent" if delivered(prepared, deliveries) else f"not all delivered ({problems})"
@@ -422,7 +423,7 @@ async def health_services(config: Config, monitor: Monitor) -> AsyncIterator[str
     server = None
     address = None
     if config.http_listen is not None:
-        from .health.http import HealthServer  # prometheus_client only when asked for
+        from mim_bridge.app.health.http import HealthServer  # prometheus_client only when asked for
 
         host, port = config.http_listen
         server = HealthServer(monitor, host, port)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..localfiles import FileMissing, FileRefused, read_bounded
+from mim_bridge.util.localfiles import FileMissing, FileRefused, read_bounded
 
 __all__ = ["FAILURE_KINDS", "FILENAME", "FORMAT", "MAX_STATUS_FILE", "RESULTS", "StatusError", "Verdict",
            "assess", "read_status", "stale_after"]

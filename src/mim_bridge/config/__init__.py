@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from .cookie import CookieFileError, default_paths, read_cookie_file
-from .erldist.budget import DEFAULT_MAX_REPLY_MEMORY, MIN_REPLY_MEMORY, describe_size
-from .ga4 import Destination, TrackingIdError, destinations_for, tracking_destination
-from .localfiles import (
+from mim_bridge.config.cookie import CookieFileError, default_paths, read_cookie_file
+from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY, MIN_REPLY_MEMORY, describe_size
+from mim_bridge.ga4 import Destination, TrackingIdError, destinations_for, tracking_destination
+from mim_bridge.util.localfiles import (
     MAX_CONFIG_FILE,
     STATE_DIR_NAME,
     FileMissing,
@@ -42,10 +42,10 @@ from .localfiles import (
     default_state_dir,
     read_bounded,
 )
-from .report import DEFAULT_REPORT_FILENAME
+from mim_bridge.report import DEFAULT_REPORT_FILENAME
 
 if TYPE_CHECKING:
-    from .erldist import TlsOptions
+    from mim_bridge.erldist import TlsOptions
 
 # The erldist imports are inside the functions that need them: importing the package starts
 # asyncio (~50 ms), and the commands that only read local files (show, history) never need it.
@@ -147,8 +147,8 @@ def _history_size(raw: object) -> int:
 
 
 def _nodes(raw: object) -> tuple[str, ...]:
-    from .erldist import NodeNameError
-    from .erldist.nodename import parse as parse_node_name
+    from mim_bridge.erldist import NodeNameError
+    from mim_bridge.erldist.nodename import parse as parse_node_name
 
     items = raw if isinstance(raw, list) else str(raw).split(",")
     nodes = tuple(dict.fromkeys(str(n).strip() for n in items if str(n).strip()))
@@ -563,8 +563,8 @@ def _absolute(p: Path, cwd: Path) -> Path:
 
 def _own_name(values: Mapping[str, Any], sources: Mapping[str, str]
               ) -> tuple[str | None, Literal["short", "long"] | None]:
-    from .erldist import NodeNameError
-    from .erldist.nodename import parse as parse_node_name
+    from mim_bridge.erldist import NodeNameError
+    from mim_bridge.erldist.nodename import parse as parse_node_name
 
     sname, lname = values["sname"], values["name"]
     if sname and lname:
@@ -597,7 +597,7 @@ def _own_name(values: Mapping[str, Any], sources: Mapping[str, str]
 def _cookie(values: Mapping[str, Any], sources: Mapping[str, str], env: Mapping[str, str]
             ) -> tuple[str, str, tuple[tuple[int, str], ...]]:
     """The cookie, a description of its source, and notes about its file; reads the file the
-    way ``erl`` does (:mod:`mim_bridge.cookie`)."""
+    way ``erl`` does (:mod:`mim_bridge.config.cookie`)."""
     flag_rank = {"flag": 0, "env": 1, "file": 2, "default": 3}
 
     def rank(name: str) -> int:
@@ -651,7 +651,7 @@ def _tracking(values: Mapping[str, Any], sources: Mapping[str, str]) -> Destinat
 
 
 def _tls(values: Mapping[str, Any]) -> TlsOptions | None:
-    from .erldist import TlsOptions
+    from mim_bridge.erldist import TlsOptions
 
     files = (values["tls_certfile"], values["tls_keyfile"], values["tls_cafile"])
     if not values["tls"] and not any(files):
