@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from mim_bridge.report import gate
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
 from support.fake_ga import read_records
@@ -68,6 +69,7 @@ def test_standalone_fake_records_to_jsonl_and_stops_on_sigterm(
         total_retry_seconds=5.0,
         initial_backoff=0.01,
         max_backoff=0.05,
+        gate=gate,
     )
     with sender:
         report = sender.send(
@@ -95,7 +97,7 @@ def test_standalone_fake_takes_hostile_faults(tmp_path: Path) -> None:
         base = proc.stdout.readline().strip().rsplit(" ", 1)[1]
         sender = Ga4Sender(base + "/mp/collect", [MONGOOSEIM_PRODUCTION], tmp_path / "spool",
                            attempt_timeout=1.0, total_retry_seconds=5.0, initial_backoff=0.01,
-                           max_backoff=0.05)
+                           max_backoff=0.05, gate=gate)
         with sender:
             started = time.monotonic()
             report = sender.send("c0ffee00-0000-4000-8000-000000000000",

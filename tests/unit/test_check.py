@@ -23,7 +23,7 @@ from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist.epmd import NodeInfo
 from mim_bridge.vocab.events import Event
 from mim_bridge.errors import ExitCode
-from mim_bridge.app.nodes import NodePool
+from mim_bridge.erldist.pool import NodePool
 from mim_bridge.report import ClientId
 from support.scripted import ScriptedConnection
 

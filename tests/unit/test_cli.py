@@ -25,9 +25,8 @@ from mim_bridge.erldist import (
     NodeNotFound,
     TlsError,
 )
-from mim_bridge.errors import ExitCode, for_error
+from mim_bridge.errors import ExitCode, Interrupted, SendFailed, exit_status
 from mim_bridge.ga4 import SpoolError, TrackingIdError
-from mim_bridge.app.oneshot import Interrupted, SendFailed
 from mim_bridge.report import ClientIdError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
@@ -189,7 +188,7 @@ def test_transparency_notice_carries_structured_fields() -> None:
     (KeyError("x"), ExitCode.INTERNAL),
 ])
 def test_errors_map_to_documented_statuses(error: BaseException, code: ExitCode) -> None:
-    assert for_error(error) is code
+    assert exit_status(error) is code
 
 
 def test_docs_list_every_exit_status() -> None:
@@ -263,7 +262,7 @@ def test_a_report_file_that_is_a_directory_is_refused_at_startup(
 
 def test_report_file_errors_are_local_file_errors() -> None:
     from mim_bridge.report import ReportFileError
-    assert for_error(ReportFileError("x")) is ExitCode.LOCAL_FILES
+    assert exit_status(ReportFileError("x")) is ExitCode.LOCAL_FILES
 
 
 SECRET = "Sup3rSecretApiKey_42"

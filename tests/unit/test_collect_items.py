@@ -131,8 +131,10 @@ def test_increments_against_previous_totals() -> None:
 
 
 def test_uptime_and_config_type_formats() -> None:
-    assert items.uptime(0) == "0000-00:00:00"
-    assert items.uptime((3 * 86400 + 7 * 3600 + 15 * 60 + 9) * 1000 + 999) == "0003-07:15:09"
+    from mim_bridge.vocab.forms import format_uptime, uptime_seconds
+    assert format_uptime(0) == "0000-00:00:00"
+    assert format_uptime((3 * 86400 + 7 * 3600 + 15 * 60 + 9) * 1000 + 999) == "0003-07:15:09"
+    assert uptime_seconds("0003-07:15:09") == 3 * 86400 + 7 * 3600 + 15 * 60 + 9
     assert items.config_type("/etc/mongooseim.toml") == "toml"
     assert items.config_type("/etc/mongooseim.cfg") == "cfg"
     assert items.config_type("/etc/mongooseim") == "unknown_config_type"

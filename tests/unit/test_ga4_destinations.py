@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mim_bridge.ga4 import (
@@ -17,28 +19,35 @@ from mim_bridge.ga4 import (
     resolve_endpoint,
     tracking_destination,
 )
+from mim_bridge.config import load
 from mim_bridge.ga4.destinations import collect_url
 
 
 def test_default_is_mongooseims_production_property() -> None:
-    assert default_destination({}) == Destination("G-B4S18X6KY5", "Rj6lopOLQZ2HPLj50QtYeQ")
-    assert default_destination({"CI": "false"}) is MONGOOSEIM_PRODUCTION
-    assert default_destination({"CI": "TRUE"}) is MONGOOSEIM_PRODUCTION  # MongooseIM: == "true"
+    assert default_destination() == Destination("G-B4S18X6KY5", "Rj6lopOLQZ2HPLj50QtYeQ")
+    assert default_destination(ci=False) is MONGOOSEIM_PRODUCTION
 
 
 def test_ci_true_selects_mongooseims_ci_property() -> None:
-    assert default_destination({"CI": "true"}) == Destination(
-        "G-VB91V60SKT", "LFxdCgDsSa-OAPtBnLDqpQ"
-    )
-    assert default_destination({"CI": "true"}) is MONGOOSEIM_CI
+    assert default_destination(ci=True) == Destination("G-VB91V60SKT", "LFxdCgDsSa-OAPtBnLDqpQ")
+    assert default_destination(ci=True) is MONGOOSEIM_CI
+
+
+@pytest.mark.parametrize(("value", "ci"), [("true", True), ("TRUE", False), ("1", False)])
+def test_ci_is_exactly_the_string_true_as_for_mongooseim(value: str, ci: bool,
+                                                        tmp_path: Path) -> None:
+    config = load({"node": ["mim@localhost"], "cookie": "c"}, {"CI": value,
+                                                               "HOME": str(tmp_path)})
+    assert config.ci is ci
+    assert config.destinations == [MONGOOSEIM_CI if ci else MONGOOSEIM_PRODUCTION]
 
 
 def test_private_tracking_id_is_added_after_the_default() -> None:
-    dests = destinations_for(("G-ABCDEF1234", "s3cr3t"), environ={})
+    dests = destinations_for(("G-ABCDEF1234", "s3cr3t"))
     assert [d.measurement_id for d in dests] == ["G-B4S18X6KY5", "G-ABCDEF1234"]
-    assert destinations_for(None, environ={}) == [MONGOOSEIM_PRODUCTION]
+    assert destinations_for(None) == [MONGOOSEIM_PRODUCTION]
     # Configuring the default property as "private" does not double-send.
-    assert destinations_for(("G-B4S18X6KY5", "x"), environ={}) == [MONGOOSEIM_PRODUCTION]
+    assert destinations_for(("G-B4S18X6KY5", "x")) == [MONGOOSEIM_PRODUCTION]
 
 
 @pytest.mark.parametrize("ua", ["UA-151671255-2", "ua-1234-1", "UA-EXTRA-TRACKING-ID"])
@@ -71,11 +80,10 @@ def test_the_secret_never_shows_in_repr() -> None:
 
 
 def test_endpoint_resolution_order() -> None:
-    env = {"BRIDGE_GA_URL": "http://127.0.0.1:9/mp/collect"}
-    assert resolve_endpoint("http://127.0.0.1:1/mp/collect", env) == "http://127.0.0.1:1/mp/collect"
-    assert resolve_endpoint(None, env) == "http://127.0.0.1:9/mp/collect"
+    """ga4 reads no environment: BRIDGE_GA_URL reaches it through the configuration."""
+    assert resolve_endpoint("http://127.0.0.1:1/mp/collect") == "http://127.0.0.1:1/mp/collect"
     assert (
-        resolve_endpoint(None, {})
+        resolve_endpoint(None)
         == DEFAULT_ENDPOINT
         == "https://www.google-analytics.com/mp/collect"
     )
@@ -86,7 +94,7 @@ def test_endpoint_resolution_order() -> None:
 )
 def test_bad_endpoints_are_refused(bad: str) -> None:
     with pytest.raises(EndpointError):
-        resolve_endpoint(bad, {})
+        resolve_endpoint(bad)
 
 
 @pytest.mark.parametrize(

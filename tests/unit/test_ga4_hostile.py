@@ -20,6 +20,7 @@ import pytest
 
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, DeliveryError, Ga4Sender
+from mim_bridge.report import gate
 from mim_bridge.ga4.transport import ABORT_GRACE, BoundedTransport, post_once
 from support.fake_ga import FakeGA
 
@@ -39,7 +40,8 @@ def ga() -> Iterator[FakeGA]:
 def sender_for(url: str, spool: Path, **kw: float) -> Ga4Sender:
     options = {"attempt_timeout": ATTEMPT, "total_retry_seconds": BUDGET, "initial_backoff": 0.05,
                "max_backoff": 0.1, **kw}
-    return Ga4Sender(url, [MONGOOSEIM_PRODUCTION], spool, **options)  # type: ignore[arg-type]
+    return Ga4Sender(url, [MONGOOSEIM_PRODUCTION], spool, gate=gate,
+                     **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -97,8 +99,9 @@ def test_a_huge_validation_answer_is_not_read_whole(ga: FakeGA, tmp_path: Path) 
         from pathlib import Path
         from mim_bridge.vocab.events import Event
         from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, DeliveryError, Ga4Sender
+        from mim_bridge.report import gate
         sender = Ga4Sender({ga.url!r}, [MONGOOSEIM_PRODUCTION], Path({str(tmp_path)!r}),
-                           attempt_timeout=10, total_retry_seconds=20)
+                           attempt_timeout=10, total_retry_seconds=20, gate=gate)
         try:
             sender.validate({CID!r}, [Event("host_count", {{"value": 1}})])
         except DeliveryError as e:

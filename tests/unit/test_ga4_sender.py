@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mim_bridge.report import gate
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import (
     MONGOOSEIM_PRODUCTION,
@@ -47,7 +48,7 @@ def sender_for(ga: FakeGA, spool: Path, **kw: Any) -> Ga4Sender:
     }
     options.update(kw)
     destinations: list[Destination] = options.pop("destinations", [MONGOOSEIM_PRODUCTION, PRIVATE])
-    return Ga4Sender(ga.url, destinations, spool, **options)
+    return Ga4Sender(ga.url, destinations, spool, gate=options.pop("gate", gate), **options)
 
 
 def stanzas(n: int, start: int = 0) -> list[Event]:
@@ -255,7 +256,7 @@ def test_validation_mode_uses_the_debug_endpoint_only(ga: FakeGA, tmp_path: Path
 
 def test_validation_reports_our_own_fixes(ga: FakeGA, tmp_path: Path) -> None:
     long_params = {f"api_{i}": "enabled" for i in range(30)}
-    with sender_for(ga, tmp_path, gate=None) as sender:
+    with sender_for(ga, tmp_path, gate=lambda events: events) as sender:  # the limits alone
         messages = sender.validate(CID, [Event("http_api", long_params), Event("error", {})])
     codes = [(m.validation_code, m.field_path) for m in messages]
     assert codes == [

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from mim_bridge.report import gate
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.ga4.transport import parse_retry_after
@@ -110,6 +111,7 @@ def make(
         initial_backoff=1.0,
         max_backoff=8.0,
         session=session,
+        gate=gate,
         sleep=clock.sleep,
         clock=clock,
         **kw,

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mim_bridge.report import gate
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.ga4.sender import describe_problems
@@ -40,7 +41,7 @@ def sender_for(ga: FakeGA, spool: Path, **kw: Any) -> Ga4Sender:
                                "initial_backoff": 0.01, "max_backoff": 0.05}
     options.update(kw)
     destinations = options.pop("destinations", [MONGOOSEIM_PRODUCTION])
-    return Ga4Sender(ga.url, destinations, spool, **options)
+    return Ga4Sender(ga.url, destinations, spool, gate=options.pop("gate", gate), **options)
 
 
 def plant(spool: Path, body: dict[str, Any], *, events: int | None = None, seq: int = 1) -> Path:
@@ -137,7 +138,7 @@ def test_every_batch_the_sender_spools_passes_the_send_time_check_unchanged(
     """The check never drops the bridge's own batches: gate and limits are idempotent."""
     spool_dir = tmp_path_factory.mktemp("spool")
     sender = Ga4Sender("http://127.0.0.1:9/mp/collect", [MONGOOSEIM_PRODUCTION], spool_dir,
-                       attempt_timeout=0.01, total_retry_seconds=0.01)
+                       attempt_timeout=0.01, total_retry_seconds=0.01, gate=gate)
     prepared = sender._prepare(CID, events)
     spool = Spool(spool_dir)
     for batch in prepared.batches:

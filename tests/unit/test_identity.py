@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge.app import nodes
 from mim_bridge.erldist import nodename
-from mim_bridge.errors import ExitCode, for_error
-from mim_bridge.app.nodes import Identity, bridge_alive_name, identity_for, is_other_bridge
+from mim_bridge.errors import ExitCode, exit_status
+from mim_bridge.app import identity as nodes
+from mim_bridge.app.identity import Identity, bridge_alive_name, identity_for, is_other_bridge
 from mim_bridge.app.statelock import (
     LOCK_FILENAME,
     StateDirBusy,
@@ -134,7 +134,7 @@ def test_the_lock_holds_our_pid_and_refuses_a_second_holder(tmp_path: Path) -> N
         message = str(info.value)
         assert f"PID {os.getpid()}" in message and str(state) in message
         assert "\n" not in message and "--state-dir" in message
-        assert for_error(info.value) is ExitCode.ALREADY_RUNNING
+        assert exit_status(info.value) is ExitCode.ALREADY_RUNNING
     assert not lock.held
     StateLock.acquire(state).release()  # free again
 
@@ -194,4 +194,4 @@ def test_an_unusable_state_dir_is_a_local_files_error(tmp_path: Path, make: str)
         (state / LOCK_FILENAME).mkdir()
     with pytest.raises(StateDirError, match=f"state directory {state}") as info:
         StateLock.acquire(state)
-    assert for_error(info.value) is ExitCode.LOCAL_FILES
+    assert exit_status(info.value) is ExitCode.LOCAL_FILES

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mim_bridge.report import gate
 from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.report import resolve_client_id, write_report
@@ -187,6 +188,7 @@ def run_everything(ga: FakeGA, cfg: Config, tmp: Path) -> list[str]:
             total_retry_seconds=budget,
             initial_backoff=0.001,
             max_backoff=0.002,
+            gate=gate,
         )
 
     ga.fail_next(1000, status=503)  # first everything lands in the spool...

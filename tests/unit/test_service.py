@@ -28,9 +28,11 @@ from mim_bridge.pipeline.reporter import Reporter
 from mim_bridge.erldist import ConnectionLost, CookieMismatch
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
-from mim_bridge.app.nodes import NodePool
+from mim_bridge.erldist.pool import NodePool
+from mim_bridge.report import gate
 from mim_bridge.report import read_report
-from mim_bridge.app.service import Service, StopAwareTime, _startup, _supervise, format_duration
+from mim_bridge.app.service import Service, _startup, _supervise
+from mim_bridge.vocab.durations import format_duration
 from mim_bridge.pipeline.totals import FILENAME, StanzaState
 
 T = TypeVar("T")
@@ -160,13 +162,12 @@ def make(config: Config, script: list[Any], horizon: float = 1040.0,
     clock = FakeClock(horizon)
     collector = FakeCollector(clock, script)
     session = session or FakeSession()
-    time_source = StopAwareTime()
     sender = Ga4Sender("http://127.0.0.1:9/mp/collect", config.destinations,
                        config.state_dir / "spool", total_retry_seconds=0.2,
-                       initial_backoff=0.01, session=session)
+                       initial_backoff=0.01, session=session, gate=gate)
     reporter = Reporter(config, NodePool(_no_dial), StanzaState(config.state_dir / FILENAME),
                         collect=collector)
-    return Service(config, reporter, sender, time_source, clock), collector, session
+    return Service(config, reporter, sender, clock), collector, session
 
 
 async def _no_dial(node: str) -> Any:

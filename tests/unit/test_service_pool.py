@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from mim_bridge.erldist import CookieMismatch, NodeNotFound
-from mim_bridge.app.nodes import NodePool
+from mim_bridge.erldist.pool import NodePool
 
 T = TypeVar("T")
 

@@ -33,12 +33,14 @@ from mim_bridge.erldist import Atom, Connection, ErldistError, NodeNotFound, epm
 from mim_bridge.erldist.nodename import host_for_connect
 from mim_bridge.erldist.nodename import parse as parse_node_name
 from mim_bridge.vocab.events import Event
-from mim_bridge.errors import ExitCode, for_error
+from mim_bridge.errors import ExitCode, exit_status, is_expected
 from mim_bridge.ga4 import Ga4Error, resolve_endpoint
 from mim_bridge.ga4.spool import Spool
-from mim_bridge.app.nodes import NodePool, is_other_bridge
-from mim_bridge.report import ReportError, anonymise, safe_version
-from mim_bridge.app.service import build_pool
+from mim_bridge.app.identity import is_other_bridge
+from mim_bridge.erldist.pool import NodePool
+from mim_bridge.report import anonymise
+from mim_bridge.vocab.forms import safe_version
+from mim_bridge.app.wiring import build_pool
 from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
 from mim_bridge.pipeline.totals import StanzaState
 
@@ -99,10 +101,10 @@ async def _check_node(config: Config, pool: NodePool, node: str, say: _Printer,
     except NodeNotFound as e:
         say("ok", "EPMD", f"{host}:{port} answers")
         say("FAIL", f"{node} registered", str(e))
-        return for_error(e)
+        return exit_status(e)
     except ErldistError as e:
         say("FAIL", "EPMD", str(e))
-        return for_error(e)
+        return exit_status(e)
     say("ok", "EPMD", f"{host}:{port} answers")
     say("ok", f"{node} registered", f"distribution port {info.port}, protocol versions "
         f"{info.lowest_version}-{info.highest_version}")
@@ -110,7 +112,7 @@ async def _check_node(config: Config, pool: NodePool, node: str, say: _Printer,
         conn = await pool.get(node)
     except (ErldistError, OSError) as e:
         say("FAIL", f"{node} handshake and cookie", str(e))
-        return for_error(e)
+        return exit_status(e)
     say("ok", f"{node} handshake and cookie", f"accepted; the bridge is {conn.node_name}"
         + (" over TLS" if config.tls else ""))
     code = await _check_hidden(conn, say)
@@ -158,9 +160,11 @@ async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _
                         StanzaState(config.state_dir / STATE_FILENAME, save=False))
     try:
         prepared = await reporter.prepare()
-    except (ErldistError, CollectError, ReportError, OSError) as e:
+    except Exception as e:
+        if not is_expected(e):
+            raise
         say("FAIL", "MongooseIM", str(e))
-        return int(for_error(e))
+        return int(exit_status(e))
     for r in prepared.collected:
         version = safe_version(r.version) if r.version else "unknown"
         say("ok", f"{r.node} MongooseIM", f"version {version}, API generation "
@@ -205,7 +209,9 @@ async def _compare_with_own_collector(config: Config, pool: NodePool, report: No
     try:
         ro = ReadOnlyNode(await pool.get(report.node), config.call_timeout)
         result = await cross_check(ro, events, report.era, report.stanza_source, report.loaded)
-    except (ErldistError, CollectError, OSError) as e:
+    except Exception as e:
+        if not is_expected(e):
+            raise
         say("warn", step, f"could not compare: {e}")
         return
     status = "warn" if result.available and not result.matches else \

@@ -284,13 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "list; prefer --cookie-file or the BRIDGE_COOKIE environment variable")
     import asyncio
 
-    from mim_bridge.errors import for_error
+    from mim_bridge.errors import exit_status
     try:
         return asyncio.run(_dispatch(config))
     except KeyboardInterrupt:
         return _fail(prog, config, "interrupted", ExitCode.INTERRUPTED)
     except Exception as e:  # every error ends as one line and an exit status
-        code = for_error(e)
+        code = exit_status(e)
         if code is ExitCode.INTERNAL:
             if verbosity > 0:
                 log.exception("unexpected error")

@@ -8,56 +8,33 @@ Lines, one body per line, identical for every tracking id) and writes nothing bu
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, TextIO
+import threading
+from typing import TextIO
 
 from mim_bridge.config import Config
+from mim_bridge.errors import SendFailed
 from mim_bridge.pipeline.reporter import Prepared, Reporter, in_thread, request_bodies
 from mim_bridge.ga4 import DeliveryError, prepare, resolve_endpoint
-from mim_bridge.app.nodes import NodePool
-from mim_bridge.app.service import (
-    StopAwareTime,
+from mim_bridge.app.wiring import (
     build_pool,
     build_sender,
-    capture_signals,
+    interruptible,
     reporting_allowed,
-    sending_setup,
+    sending,
 )
+from mim_bridge.erldist.pool import NodePool
 from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
 from mim_bridge.pipeline.totals import StanzaState
 from mim_bridge.app.view.report_page import Outgoing, dry_run_document, dry_run_page
 from mim_bridge.app.view.terminal import Style, wants_colour
 
-__all__ = ["Interrupted", "SendFailed", "run_dry_run", "run_once", "run_validate"]
+__all__ = ["run_dry_run", "run_once", "run_validate"]
 
 log = logging.getLogger(__name__)
-
-
-class SendFailed(Exception):
-    """GA4 did not take the report, or its validation server found problems (exit status 6)."""
-
-
-class Interrupted(Exception):
-    """A one-shot run was stopped by SIGINT/SIGTERM before it finished (exit status 130)."""
-
-
-async def _interruptible(coro: Coroutine[Any, Any, int], on_stop: Callable[[], None]) -> int:
-    task = asyncio.ensure_future(coro)
-
-    def stop(signum: int) -> None:
-        on_stop()
-        task.cancel()
-
-    with capture_signals(stop, stop):
-        try:
-            return await task
-        except asyncio.CancelledError:
-            raise Interrupted("interrupted before the report was finished") from None
 
 
 async def _prepared(config: Config, pool: NodePool, *, persistent: bool) -> Prepared | None:
@@ -76,38 +53,31 @@ async def _prepared(config: Config, pool: NodePool, *, persistent: bool) -> Prep
 
 async def run_once(config: Config) -> int:
     """Collect, write the report file and send, now; exit 6 if GA4 did not take it all."""
-    setup = sending_setup(config)
-    if setup is None:
-        return 0
-    time_source, sender, pool, lock = setup
-
-    async def once() -> int:
-        state = StanzaState(config.state_dir / STATE_FILENAME)
-        reporter = Reporter(config, pool, state)
-        prepared = await reporter.prepare()
-        if prepared.all_opted_out or not prepared.reports:
-            log.info("nothing to report")
+    async with sending(config) as run:
+        if run is None:
             return 0
-        reporter.write_file(prepared)
-        deliveries = await reporter.send(sender, prepared, time_source.stopping)
-        reporter.commit(prepared, deliveries)
-        if not all(d.ok for d in deliveries.values()):
-            from mim_bridge.ga4.sender import describe_problems
 
-            raise SendFailed(
-                f"GA4 did not take the whole report ({describe_problems(deliveries.values())}; "
-                f"spool: {sender.spool.directory}); check the network route to the GA4 "
-                "endpoint, or run with -v for details")
-        log.info("report sent: %d events from %d node(s), client id %s",
-                 len(prepared.events), len(prepared.reports), prepared.client_id.value)
-        return 0
+        async def once() -> int:
+            reporter = Reporter(config, run.pool, StanzaState(config.state_dir / STATE_FILENAME))
+            prepared = await reporter.prepare()
+            if prepared.all_opted_out or not prepared.reports:
+                log.info("nothing to report")
+                return 0
+            reporter.write_file(prepared)
+            deliveries = await reporter.send(run.sender, prepared, run.stop)
+            reporter.commit(prepared, deliveries)
+            if not all(d.ok for d in deliveries.values()):
+                from mim_bridge.ga4.sender import describe_problems
 
-    try:
-        return await _interruptible(once(), time_source.stopping.set)
-    finally:
-        await pool.close()
-        sender.close()
-        lock.release()
+                raise SendFailed(
+                    f"GA4 did not take the whole report ({describe_problems(deliveries.values())}"
+                    f"; spool: {run.sender.spool.directory}); check the network route to the GA4 "
+                    "endpoint, or run with -v for details")
+            log.info("report sent: %d events from %d node(s), client id %s",
+                     len(prepared.events), len(prepared.reports), prepared.client_id.value)
+            return 0
+
+        return await interruptible(once(), run.stop.set)
 
 
 async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
@@ -136,7 +106,7 @@ async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
         return 0
 
     try:
-        return await _interruptible(dry(), lambda: None)
+        return await interruptible(dry(), lambda: None)
     finally:
         await pool.close()
 
@@ -157,8 +127,8 @@ async def run_validate(config: Config, out: TextIO = sys.stdout) -> int:
     """Send the report to GA4's validation server and print its findings (exit 6 if any)."""
     if not reporting_allowed(config, notice=False):
         return 0
-    time_source = StopAwareTime()
-    sender = build_sender(config, time_source)
+    stop = threading.Event()
+    sender = build_sender(config, stop)
     pool = build_pool(config)
 
     async def validate() -> int:
@@ -184,7 +154,7 @@ async def run_validate(config: Config, out: TextIO = sys.stdout) -> int:
         return 0
 
     try:
-        return await _interruptible(validate(), time_source.stopping.set)
+        return await interruptible(validate(), stop.set)
     finally:
         await pool.close()
         sender.close()

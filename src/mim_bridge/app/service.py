@@ -29,147 +29,37 @@ import contextlib
 import datetime
 import logging
 import math
-import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mim_bridge import __version__
-from mim_bridge.pipeline import consent
-from mim_bridge.collect import CollectError, NotMongooseIM
-from mim_bridge.config import Config, ConfigError
-from mim_bridge.pipeline.reporter import Prepared, Reporter
-from mim_bridge.erldist import (
-    CookieMismatch,
-    ErldistError,
-    HandshakeRefused,
-    TlsError,
-)
-from mim_bridge.ga4 import resolve_endpoint
 from mim_bridge.app.health.monitor import Monitor
 from mim_bridge.app.health.status import FAILURE_KINDS
 from mim_bridge.app.health.status import FILENAME as STATUS_FILENAME
-from mim_bridge.app.nodes import NodePool, identity_for
-from mim_bridge.report import ReportError, ReportFileError
+from mim_bridge.app.wiring import capture_signals, sending
+from mim_bridge.config import Config, ConfigError
+from mim_bridge.errors import exit_status, is_expected, retry_can_help
+from mim_bridge.ga4 import resolve_endpoint
+from mim_bridge.pipeline import consent
+from mim_bridge.pipeline.reporter import Prepared, Reporter
 from mim_bridge.pipeline.schedule import Schedule
 from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
 from mim_bridge.pipeline.totals import StanzaState
-from mim_bridge.app.statelock import StateLock
+from mim_bridge.report import ReportFileError
+from mim_bridge.vocab.durations import format_duration
 
 if TYPE_CHECKING:
     from mim_bridge.ga4 import DeliveryReport, Ga4Sender
 
-__all__ = ["Clock", "Service", "StopAwareTime", "build_pool", "build_sender", "capture_signals",
-           "check_report_file", "format_duration", "reporting_allowed", "run_service"]
+__all__ = ["Clock", "Service", "run_service"]
 
 log = logging.getLogger(__name__)
 
-# Errors after which retrying cannot help: the configuration must change.
-FATAL = (CookieMismatch, HandshakeRefused, TlsError, NotMongooseIM)
-# Errors of one report's collection, retried with backoff until the next report is due.
-RETRYABLE = (ErldistError, CollectError, OSError, ReportError)
 RETRY_START = 1.0
 RETRY_MAX = 60.0
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
-
-
-def reporting_allowed(config: Config, *, notice: bool = True) -> bool:
-    """Log the consent situation: False (and why) when reporting is disabled.
-
-    With *notice*, an unset ``report`` logs the transparency notice, as MongooseIM does when its
-    service starts; modes that report nothing (``--validate``) pass False.
-    """
-    reason = config.disabled_by
-    if reason is not None:
-        log.info("%s", consent.disabled(reason))
-        return False
-    if config.report is None and notice:
-        log.warning("%s", consent.transparency_notice(config.report_file),
-                    extra={"what": "report_transparency",
-                           "report_filename": str(config.report_file)})
-    return True
-
-
-def check_report_file(path: Path) -> None:
-    """Fail at startup, not at the first report, if the report file cannot be written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ReportFileError(f"cannot create the directory of the report file {path}: "
-                              f"{e.strerror or e}; choose another place with --report-file") from e
-    if path.is_dir():
-        raise ReportFileError(f"the report file {path} is a directory; give a file name with "
-                              "--report-file")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ReportFileError(f"cannot write the report file {path}: permission denied; "
-                              "choose another place with --report-file")
-
-
-class StopAwareTime:
-    """Clock and sleep for the (threaded) GA4 sender that end its retries once we stop.
-
-    After the stop flag is set, time appears to jump far ahead, so the sender sees its budget
-    spent and leaves the remaining batches in the spool; sleeps end early.
-    """
-
-    def __init__(self) -> None:
-        self.stopping = threading.Event()
-
-    def clock(self) -> float:
-        return time.monotonic() + (1e9 if self.stopping.is_set() else 0.0)
-
-    def sleep(self, seconds: float) -> None:
-        self.stopping.wait(seconds)
-
-
-def build_sender(config: Config, time_source: StopAwareTime | None = None) -> Ga4Sender:
-    """The GA4 sender, its retries bounded by :attr:`Config.send_budget`."""
-    from mim_bridge.ga4 import Ga4Sender  # lazily: requests/tenacity are only needed to send
-
-    budget = config.send_budget
-    ts = time_source or StopAwareTime()
-    return Ga4Sender(config.ga_url, config.destinations, config.state_dir / "spool",
-                     attempt_timeout=min(10.0, budget), total_retry_seconds=budget,
-                     initial_backoff=min(1.0, budget / 4), clock=ts.clock, sleep=ts.sleep)
-
-
-def sending_setup(config: Config) -> tuple[StopAwareTime, Ga4Sender, NodePool, StateLock] | None:
-    """What the sending modes (service, ``--once``) need, after the consent notice, the state
-    directory's lock (one bridge per state directory, held until :meth:`StateLock.release`)
-    and the report-file check; None when reporting is disabled."""
-    if not reporting_allowed(config):
-        return None
-    lock = StateLock.acquire(config.state_dir)
-    try:
-        check_report_file(config.report_file)
-        time_source = StopAwareTime()
-        return time_source, build_sender(config, time_source), build_pool(config, lock), lock
-    except BaseException:
-        lock.release()
-        raise
-
-
-def build_pool(config: Config, lock: StateLock | None = None) -> NodePool:
-    """The connections under this run's node name; *lock*: the state directory's lock, held
-    by the sending modes (they also look out for other bridges on the cluster)."""
-    return NodePool.for_erlang(
-        config.cookie, identity=identity_for(config.own_name, config.state_dir, lock),
-        tls=config.tls, epmd_port=config.epmd_port,
-        connect_timeout=config.connect_timeout, net_ticktime=config.net_ticktime,
-        max_backoff=min(60.0, config.periodic_report),
-        max_reply_memory=config.max_reply_memory, warn_other_bridges=lock is not None,
-        call_timeout=config.call_timeout)
 
 
 class Clock(Protocol):
@@ -194,11 +84,7 @@ class MonotonicClock:
 
 def error_kind(error: BaseException) -> str:
     """The closed category of a collection error, for metrics and probes (no host names)."""
-    from mim_bridge.errors import for_error  # here: exit_codes imports this module's users
-
-    if isinstance(error, OSError) and not isinstance(error, (ErldistError, ReportError)):
-        return "unreachable"  # a socket error below the distribution client
-    kind = for_error(error).name.lower()
+    kind = exit_status(error).name.lower()
     return kind if kind in FAILURE_KINDS else "internal"
 
 
@@ -214,12 +100,10 @@ class Service:
     """The report loop. :meth:`run` returns the exit status."""
 
     def __init__(self, config: Config, reporter: Reporter, sender: Ga4Sender,
-                 time_source: StopAwareTime, clock: Clock | None = None,
-                 monitor: Monitor | None = None) -> None:
+                 clock: Clock | None = None, monitor: Monitor | None = None) -> None:
         self.config = config
         self.reporter = reporter
         self.sender = sender
-        self.time_source = time_source
         self.clock = clock or MonotonicClock()
         self.monitor = monitor or new_monitor(config, status_file=False)
         self.stop = asyncio.Event()
@@ -229,7 +113,7 @@ class Service:
 
     def request_stop(self) -> None:
         self.stop.set()
-        self.time_source.stopping.set()
+        self.sender.stop.set()  # what it has not sent yet stays in the spool
         self.monitor.stopping()
 
     async def go_idle(self, reason: str, message: str) -> None:
@@ -312,17 +196,16 @@ class Service:
         started = time.monotonic()
         try:
             prepared = await self.reporter.prepare()
-        except FATAL as e:
+        except Exception as e:
+            if not is_expected(e):
+                raise
             # A wrong cookie or a foreign node does not heal within seconds, and every retry
-            # would log a rejected connection on the node: wait for the next slot instead.
-            log.warning("report %d: could not collect (%s)", number, e)
-            monitor.unreachable(error_kind(e), str(e))
-            return True
-        except RETRYABLE as e:
-            log.log(logging.WARNING if attempt == 0 else logging.INFO,
+            # would log a rejected connection on the node: those wait for the next slot.
+            retry = retry_can_help(e)
+            log.log(logging.WARNING if attempt == 0 or not retry else logging.INFO,
                     "report %d: could not collect (%s)", number, e)
             monitor.unreachable(error_kind(e), str(e))
-            return False
+            return not retry
         monitor.reached(len(prepared.collected), time.monotonic() - started)
         if prepared.all_opted_out:
             monitor.report("nothing_to_report", not_reported=len(prepared.not_reported))
@@ -339,7 +222,7 @@ class Service:
         except ReportFileError as e:
             log.error("report %d: %s; sending anyway", number, e)
         sending = time.monotonic()
-        deliveries = await self.reporter.send(self.sender, prepared, self.time_source.stopping)
+        deliveries = await self.reporter.send(self.sender, prepared, self.sender.stop)
         send_seconds = time.monotonic() - sending
         self.reporter.commit(prepared, deliveries)
         log.info("%s", summary(number, prepared, deliveries))
@@ -374,28 +257,6 @@ def summary(number: int, prepared: Prepared, deliveries: dict[str, DeliveryRepor
         else ""
     return (f"report {number}: {state}: {events} events from {len(prepared.reports)} node(s), "
             f"client id {prepared.client_id.value} ({prepared.client_id.source}){skipped}")
-
-
-@contextlib.contextmanager
-def capture_signals(on_first: Callable[[int], None],
-                    on_second: Callable[[int], None]) -> Iterator[None]:
-    """SIGTERM/SIGINT call *on_first*, any later one *on_second*; handlers restored after."""
-    loop = asyncio.get_running_loop()
-    seen = 0
-
-    def handle(signum: int) -> None:
-        nonlocal seen
-        seen += 1
-        (on_first if seen == 1 else on_second)(signum)
-
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, handle, sig)
-    try:
-        yield
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
 
 
 def startup_summary(config: Config, health: str | None) -> str:
@@ -454,18 +315,13 @@ async def run_service(config: Config) -> int:
             log.info("%s", consent.disabled(config.disabled_by, idle=True))
             monitor.disabled(config.disabled_by)
             return await _idle_until_stopped(monitor)
-        setup = sending_setup(config)
-        if setup is None:
-            return 0
-        time_source, sender, pool, lock = setup
-        reporter = Reporter(config, pool, StanzaState(config.state_dir / STATE_FILENAME))
-        service = Service(config, reporter, sender, time_source, monitor=monitor)
-        try:
+        async with sending(config) as run:
+            if run is None:
+                return 0
+            reporter = Reporter(config, run.pool,
+                                StanzaState(config.state_dir / STATE_FILENAME))
+            service = Service(config, reporter, run.sender, monitor=monitor)
             return await _supervise(service, _startup(service))
-        finally:
-            await pool.close()
-            sender.close()
-            lock.release()
 
 
 async def _idle_until_stopped(monitor: Monitor) -> int:
@@ -486,12 +342,11 @@ async def _startup(service: Service) -> int:
     monitor = service.monitor
     try:
         prepared = await service.reporter.prepare(discover=False)
-    except FATAL as e:
-        monitor.unreachable(error_kind(e), str(e), counted=False)
-        raise
     except Exception as e:
         monitor.unreachable(error_kind(e), str(e), counted=False)
-        if isinstance(e, RETRYABLE):
+        if is_expected(e) and not retry_can_help(e):
+            raise  # a wrong cookie, TLS, not MongooseIM: the configuration must change
+        if is_expected(e):
             log.warning("cannot read any node yet (%s); the reports will retry", e)
         else:
             log.error("the first look at the cluster failed with an unexpected error: %s: %s; "

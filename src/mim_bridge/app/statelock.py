@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from mim_bridge.errors import AlreadyRunning, LocalFilesError
+
 __all__ = ["LOCK_FILENAME", "StateDirBusy", "StateDirError", "StateLock", "held_by_other"]
 
 LOCK_FILENAME = "bridge.lock"
@@ -34,11 +36,11 @@ ACQUIRE_WAIT = 1.0  # outlasts any probe (an instant), far below a human's patie
 _RETRY_STEP = 0.02
 
 
-class StateDirError(Exception):
+class StateDirError(LocalFilesError):
     """The state directory cannot be created, or its lock file cannot be written (status 8)."""
 
 
-class StateDirBusy(Exception):
+class StateDirBusy(AlreadyRunning):
     """Another process holds the state directory's lock (its own exit status).
 
     ``pid`` is the holder's PID when its lock file says so, else None.

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mim_bridge.erldist import Connection, ErldistError
+from mim_bridge.erldist import Connection
+from mim_bridge.errors import is_expected
 from mim_bridge.collect.collector import Collector, NodeReport
-from mim_bridge.collect.errors import CollectError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
         try:
             first = await _collect(get_connection, seed, previous, call_timeout)
             break
-        except (ErldistError, CollectError, OSError) as e:
+        except Exception as e:
+            if not is_expected(e):
+                raise
             log.warning("cannot collect from %s: %s", seed, e)
             error = e
     if first is None:
@@ -77,7 +79,7 @@ async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
         for node, res in zip(others, results):
             if isinstance(res, NodeReport):
                 reports.append(res)
-            elif isinstance(res, (ErldistError, CollectError, OSError)):
+            elif isinstance(res, Exception) and is_expected(res):
                 skipped[node] = str(res)
                 failures.setdefault(type(res).__name__, []).append(node)
                 log.debug("skipping cluster member %s: %s", node, res)

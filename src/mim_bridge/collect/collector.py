@@ -32,7 +32,7 @@ from typing import Any
 from mim_bridge.erldist import Atom, Connection, Export, Pid
 from mim_bridge.vocab.events import Event
 from mim_bridge.vocab.names import METRICS_MODULES
-from mim_bridge.report.anonymise import safe_version
+from mim_bridge.vocab.forms import safe_version
 from mim_bridge.collect import items, module_metrics, stanzas
 from mim_bridge.collect.eras import Era, detect, era_of_version, newer_than_known
 from mim_bridge.collect.errors import NodeNotReady, NotMongooseIM

@@ -15,9 +15,10 @@ string, which may be a bare commit hash. The version is only compared, to warn w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
+
+from mim_bridge.vocab.forms import release_of
 
 __all__ = ["ERAS", "Era", "detect", "era_of_version", "newer_than_known"]
 
@@ -173,15 +174,11 @@ def detect(release: Collection[str], loaded: Collection[str]) -> Era | None:
     return _BY_NAME["3.7"] if has("mongoose_hooks") else _BY_NAME["3.6"]
 
 
-_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
-
-
 def era_of_version(version: str | None) -> Era | None:
     """The era a ``X.Y.Z...`` version string belongs to; None if it does not parse."""
-    m = _VERSION.match(version or "")
-    if not m:
+    v = release_of(version)
+    if v is None:
         return None
-    v = (int(m[1]), int(m[2]), int(m[3]))
     found = None
     for era in ERAS:
         if v >= era.key:
@@ -191,5 +188,5 @@ def era_of_version(version: str | None) -> Era | None:
 
 def newer_than_known(version: str | None) -> bool:
     """A release after 6.8, whose report this bridge can only assume unchanged."""
-    m = _VERSION.match(version or "")
-    return m is not None and (int(m[1]), int(m[2])) > (6, 8)
+    v = release_of(version)
+    return v is not None and v[:2] > (6, 8)

@@ -22,6 +22,7 @@ from mim_bridge.erldist import Atom, ImproperList
 from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.vocab.names import STANZA_TYPES
 from mim_bridge.collect.eras import Era
+from mim_bridge.vocab.forms import format_uptime
 
 COWBOY = "ejabberd_cowboy"
 TLS_MODES = ("starttls", "starttls_required", "tls")  # the order 3.6-5.0 looks for them
@@ -156,15 +157,6 @@ class NodeData:
     warnings: list[str] = field(default_factory=list)
 
 
-def uptime(ms: int) -> str:
-    """``DDDD-HH:MM:SS`` as ``calendar:seconds_to_daystime/1`` plus MongooseIM's format."""
-    secs = ms // 1000
-    days, rem = divmod(secs, 86400)
-    h, rem = divmod(rem, 3600)
-    m, s = divmod(rem, 60)
-    return f"{days:04d}-{h:02d}:{m:02d}:{s:02d}"
-
-
 def config_type(path: str | None) -> str:
     """``filename:extension/1`` of the config path, as MongooseIM maps it."""
     if path is None:
@@ -251,7 +243,7 @@ def cluster_params(d: NodeData) -> dict[str, ParamValue]:
     """6.1+ merges uptime, version, components, node count and config type into one event."""
     params: dict[str, ParamValue] = {}
     if d.uptime_ms is not None:
-        params["uptime"] = uptime(d.uptime_ms)
+        params["uptime"] = format_uptime(d.uptime_ms)
     if d.version is not None:
         params["version"] = d.version
     if d.components is not None:

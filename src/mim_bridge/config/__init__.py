@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import math
 import os
 import re
 import tomllib
@@ -42,7 +41,9 @@ from mim_bridge.util.localfiles import (
     default_state_dir,
     read_bounded,
 )
+from mim_bridge.errors import UsageError
 from mim_bridge.report import DEFAULT_REPORT_FILENAME
+from mim_bridge.vocab.durations import MAX_DURATION, parse_duration
 
 if TYPE_CHECKING:
     from mim_bridge.erldist import TlsOptions
@@ -60,54 +61,13 @@ log = logging.getLogger(__name__)
 DEFAULT_HISTORY_SIZE = 1024 ** 2
 MIN_HISTORY_SIZE = 16 * 1024
 MAX_HISTORY_SIZE = 64 * 1024 ** 2  # a file of a quarter of it is still read whole
-# Longer durations are typing mistakes, and far longer ones overflow the clocks that use them.
-MAX_DURATION = 365 * 86400.0
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A flag, environment variable or file value the bridge cannot use (exit status 2)."""
 
 
 # ---------------------------------------------------------------------------------- value parsers
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)", re.IGNORECASE)
-_DURATION_HELP = ("use a number with a unit (200ms, 30s, 5m, 3h, 1d, 1h30m) or milliseconds "
-                  "like MongooseIM (300000)")
-
-
-def parse_duration(raw: object, *, bare_unit: float = 0.001) -> float:
-    """Seconds from ``"200ms"``, ``"5m"``, ``"1h30m"``, or a bare number in *bare_unit* seconds.
-
-    MongooseIM's ``initial_report``/``periodic_report`` are integers in milliseconds, hence the
-    default *bare_unit*; units make sub-second test periods and readable configs possible.
-    """
-    if isinstance(raw, bool):
-        raise ValueError(_DURATION_HELP)  # noqa: TRY004 - ValueError is the parsers' contract
-    if isinstance(raw, (int, float)):
-        try:
-            value = float(raw) * bare_unit
-        except OverflowError:  # an integer beyond any float
-            raise ValueError("must be at most a year (365d)") from None
-    else:
-        text = str(raw).strip().replace("_", "")
-        try:
-            value = float(text) * bare_unit
-        except ValueError:
-            pos, value = 0, 0.0
-            for m in _DURATION_PART.finditer(text):
-                if m.start() != pos and text[pos:m.start()].strip():
-                    break
-                value += float(m[1]) * _UNITS[m[2].lower()]
-                pos = m.end()
-            if not text or pos != len(text) or text[:1] == "-":
-                raise ValueError(_DURATION_HELP) from None
-    if math.isnan(value) or value < 0 or math.isinf(value):
-        raise ValueError("must be a finite duration of zero or more")
-    if value > MAX_DURATION:
-        raise ValueError("must be at most a year (365d)")
-    return value
-
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -418,7 +378,7 @@ class Config:
     @property
     def destinations(self) -> list[Destination]:
         """MongooseIM's property (its CI one when CI=true), plus the private tracking id."""
-        return destinations_for(self.tracking_id, {"CI": "true"} if self.ci else {})
+        return destinations_for(self.tracking_id, ci=self.ci)
 
     @property
     def disabled_by(self) -> str | None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from mim_bridge.ga4.destinations import (
     DEFAULT_ENDPOINT,
-    ENDPOINT_ENV,
     MONGOOSEIM_CI,
     MONGOOSEIM_PRODUCTION,
     Destination,
@@ -36,12 +35,10 @@ if TYPE_CHECKING:
         DeliveryReport,
         DestinationResult,
         Ga4Sender,
-        anonymity_gate,
         describe_problems,
     )
 
-_LAZY = {"BatchOutcome", "DeliveryReport", "DestinationResult", "Ga4Sender", "anonymity_gate",
-         "describe_problems"}
+_LAZY = {"BatchOutcome", "DeliveryReport", "DestinationResult", "Ga4Sender", "describe_problems"}
 
 
 def __getattr__(name: str) -> Any:
@@ -56,7 +53,6 @@ from mim_bridge.ga4.validation import ValidationMessage
 
 __all__ = [
     "DEFAULT_ENDPOINT",
-    "ENDPOINT_ENV",
     "MONGOOSEIM_CI",
     "MONGOOSEIM_PRODUCTION",
     "Batch",
@@ -75,7 +71,6 @@ __all__ = [
     "SpoolError",
     "TrackingIdError",
     "ValidationMessage",
-    "anonymity_gate",
     "build_body",
     "debug_endpoint",
     "default_destination",

@@ -8,9 +8,7 @@ Universal Analytics ids (``UA-…``) are refused: Google stopped processing them
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -18,7 +16,6 @@ from mim_bridge.ga4.errors import EndpointError, TrackingIdError
 
 __all__ = [
     "DEFAULT_ENDPOINT",
-    "ENDPOINT_ENV",
     "MONGOOSEIM_CI",
     "MONGOOSEIM_PRODUCTION",
     "Destination",
@@ -32,7 +29,6 @@ __all__ = [
 ]
 
 DEFAULT_ENDPOINT = "https://www.google-analytics.com/mp/collect"
-ENDPOINT_ENV = "BRIDGE_GA_URL"
 """Environment override of the collect endpoint (the test suites point it at a fake server)."""
 
 _MEASUREMENT_ID_RE = re.compile(r"^G-[A-Z0-9]{4,20}$")
@@ -82,10 +78,9 @@ def is_measurement_id(value: object) -> bool:
     return isinstance(value, str) and _MEASUREMENT_ID_RE.fullmatch(value) is not None
 
 
-def default_destination(environ: Mapping[str, str] | None = None) -> Destination:
-    """MongooseIM's own property; its CI property when ``CI=true`` (exactly, like MongooseIM)."""
-    env = os.environ if environ is None else environ
-    return MONGOOSEIM_CI if env.get("CI") == "true" else MONGOOSEIM_PRODUCTION
+def default_destination(ci: bool = False) -> Destination:
+    """MongooseIM's own property; its CI property when *ci* (``CI=true``, like MongooseIM)."""
+    return MONGOOSEIM_CI if ci else MONGOOSEIM_PRODUCTION
 
 
 def tracking_destination(measurement_id: str, api_secret: str) -> Destination:
@@ -94,11 +89,10 @@ def tracking_destination(measurement_id: str, api_secret: str) -> Destination:
 
 
 def destinations_for(
-    tracking_id: tuple[str, str] | Destination | None = None,
-    environ: Mapping[str, str] | None = None,
+    tracking_id: tuple[str, str] | Destination | None = None, *, ci: bool = False
 ) -> list[Destination]:
     """``[default]`` or ``[default, private]``, like MongooseIM's ``tracking_ids/1``."""
-    out = [default_destination(environ)]
+    out = [default_destination(ci)]
     if tracking_id is not None:
         private = (
             tracking_id
@@ -110,10 +104,10 @@ def destinations_for(
     return out
 
 
-def resolve_endpoint(override: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The collect endpoint: explicit override, else ``$BRIDGE_GA_URL``, else Google's."""
-    env = os.environ if environ is None else environ
-    endpoint = override or env.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
+def resolve_endpoint(override: str | None = None) -> str:
+    """The collect endpoint: the configured override (``--ga-url``, ``BRIDGE_GA_URL``), else
+    Google's; checked to be an http(s) URL without a query."""
+    endpoint = override or DEFAULT_ENDPOINT
     parts = urlsplit(endpoint)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise EndpointError(

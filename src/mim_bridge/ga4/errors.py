@@ -33,19 +33,21 @@ __all__ = [
 ]
 
 
-class Ga4Error(Exception):
+from mim_bridge.errors import BridgeError, LocalFilesError, UsageError
+
+class Ga4Error(BridgeError):
     """Root of the GA4 package's errors."""
 
 
-class TrackingIdError(Ga4Error, ValueError):
+class TrackingIdError(Ga4Error, UsageError):
     """A tracking id (measurement id + api secret) that cannot be used."""
 
 
-class EndpointError(Ga4Error, ValueError):
+class EndpointError(Ga4Error, UsageError):
     """The collect endpoint override is not usable."""
 
 
-class SpoolError(Ga4Error):
+class SpoolError(Ga4Error, LocalFilesError):
     """The on-disk spool of unsent batches cannot be used."""
 
 

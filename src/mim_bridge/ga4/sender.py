@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -72,9 +73,8 @@ from mim_bridge.ga4.transport import (
     post_once,
 )
 from mim_bridge.ga4.validation import ValidationMessage, from_fixes, parse_validation_response
-from mim_bridge.report.anonymise import anonymise
 from mim_bridge.util.atomic_file import StateFileProblem, loads_json
-from mim_bridge.report.client_id import valid_cluster_id
+from mim_bridge.vocab.forms import valid_cluster_id
 
 __all__ = [
     "MAX_UNCONFIRMED_SENDS",
@@ -82,13 +82,14 @@ __all__ = [
     "DeliveryReport",
     "DestinationResult",
     "Ga4Sender",
-    "anonymity_gate",
     "describe_problems",
 ]
 
 log = logging.getLogger(__name__)
 
 Gate = Callable[[Sequence[Event]], Sequence[Event]]
+"""What may leave the machine: the caller's anonymity gate (mim_bridge.report.gate), applied
+to every batch at send time, fresh or spooled."""
 MIN_ATTEMPT_SECONDS = 0.05
 """No attempt starts with less time than this left in the budget."""
 MAX_UNCONFIRMED_SENDS = 2
@@ -96,11 +97,6 @@ MAX_UNCONFIRMED_SENDS = 2
 
 Status = Literal["delivered", "rejected", "pending", "dropped"]
 _NOT_A_LOSS = frozenset({"unreadable", "failed_gate", "not_configured"})
-
-
-def anonymity_gate(events: Sequence[Event]) -> Sequence[Event]:
-    """The default gate: only allowlisted names leave the machine (see mim_bridge.report)."""
-    return anonymise(events).events
 
 
 @dataclass(frozen=True)
@@ -301,8 +297,9 @@ class Ga4Sender:
         max_spool_bytes: int = DEFAULT_MAX_BYTES,
         session: HttpPoster | requests.Session | None = None,
         transport: Transport | None = None,
-        gate: Gate | None = anonymity_gate,
-        sleep: Callable[[float], None] = time.sleep,
+        gate: Gate,
+        stop: threading.Event | None = None,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not destinations:
@@ -326,7 +323,10 @@ class Ga4Sender:
         else:
             self._transport = PosterTransport(session)
         self._gate = gate
-        self._sleep = sleep
+        # Set when the bridge stops: no new attempt starts (what is left stays in the spool)
+        # and a backoff sleep ends at once.
+        self.stop = stop or threading.Event()
+        self._sleep: Callable[[float], object] = sleep or self.stop.wait
         self._clock = clock
         self._spool_told: str | None = None  # the spool problem already warned about
 
@@ -408,7 +408,7 @@ class Ga4Sender:
     # -- internals ----------------------------------------------------------------------------
 
     def _prepare(self, client_id: str, events: Sequence[Event]) -> PreparedReport:
-        safe = events if self._gate is None else self._gate(events)
+        safe = self._gate(events)
         prepared = prepare(client_id, safe)
         for fix in prepared.fixes:
             log.warning("GA4 limits: %s", fix)
@@ -422,7 +422,7 @@ class Ga4Sender:
         """
         if valid_cluster_id(client_id) is None:
             return "its client id is not a UUID"
-        gated = tuple(events if self._gate is None else self._gate(events))
+        gated = tuple(self._gate(events))
         if gated != events:
             return "the anonymity gate would change it"
         prepared = prepare(client_id, gated)
@@ -510,6 +510,8 @@ class Ga4Sender:
     def _cannot_try(self, call: _Call, mid: str) -> str | None:
         if mid in call.gave_up:
             return "skipped"
+        if self.stop.is_set():
+            return "stopping"
         if call.deadline - self._clock() < MIN_ATTEMPT_SECONDS:
             return "budget"
         return None
@@ -564,6 +566,8 @@ class Ga4Sender:
 
         def attempt() -> Answer:
             remaining = deadline - self._clock()
+            if self.stop.is_set():
+                raise DeliveryError("the bridge is stopping", kind="budget")
             if remaining < MIN_ATTEMPT_SECONDS:
                 raise DeliveryError("time budget used up", kind="budget")
             tries.attempts += 1
@@ -595,7 +599,7 @@ class Ga4Sender:
             retry=retry_if_exception_type(RetryableDeliveryError),
             wait=lambda state: self._backoff(state, deadline)[1],
             stop=lambda state: self._backoff(state, deadline)[0],
-            sleep=self._sleep,
+            sleep=self._wait,
             before_sleep=log_retry,
             reraise=True,
         )
@@ -604,6 +608,10 @@ class Ga4Sender:
         except DeliveryError as exc:
             exc.attempts = tries.attempts
             raise
+
+    def _wait(self, seconds: float) -> None:
+        """A backoff pause, which the stop event ends early."""
+        self._sleep(seconds)
 
     def _backoff(self, state: RetryCallState, deadline: float) -> tuple[bool, float]:
         """(stop?, delay): exponential with equal jitter, at least ``Retry-After``, in budget.
@@ -616,7 +624,7 @@ class Ga4Sender:
         retry_after = exc.retry_after if isinstance(exc, RetryableDeliveryError) else None
         floor = max(high / 2, retry_after or 0.0)
         room = deadline - self._clock() - MIN_ATTEMPT_SECONDS
-        if room <= 0 or floor > room:
+        if room <= 0 or floor > room or self.stop.is_set():
             return True, 0.0
         delay = max(random.uniform(high / 2, high), retry_after or 0.0)
         return False, min(delay, room)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mim_bridge.report import safe_version
+from mim_bridge.vocab.forms import safe_version
 
 __all__ = [
     "GITHUB_URL",

@@ -28,7 +28,7 @@ from mim_bridge.collect import ClusterReport, NodeReport, collect_cluster
 from mim_bridge.config import Config
 from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import prepare
-from mim_bridge.app.nodes import NodePool
+from mim_bridge.erldist.pool import NodePool
 from mim_bridge.report import (
     DEFAULT_STATE_FILENAME,
     ClientId,

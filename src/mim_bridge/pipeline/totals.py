@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mim_bridge.vocab import forms
 from mim_bridge.vocab.events import Event
 from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded, write_atomically
 
@@ -36,17 +36,13 @@ MAX_FILE_BYTES = 1 << 20
 MAX_COUNTER = (1 << 64) - 1
 """MongooseIM's counters are 64-bit at most; anything larger is not a counter."""
 _FORMAT = 1
-_UPTIME = re.compile(r"^(\d+)-(\d\d):(\d\d):(\d\d)$")
 
 
 def uptime_seconds(events: Iterable[Event]) -> int | None:
     """The node's uptime from its ``cluster`` event (``DDDD-HH:MM:SS``)."""
     for e in events:
         if e.name == "cluster":
-            m = _UPTIME.match(str(e.params.get("uptime", "")))
-            if m:
-                d, h, mi, s = map(int, m.groups())
-                return ((d * 24 + h) * 60 + mi) * 60 + s
+            return forms.uptime_seconds(e.params.get("uptime"))
     return None
 
 

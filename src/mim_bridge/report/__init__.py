@@ -1,18 +1,18 @@
 """Report layer: the anonymity gate, the report file and the client id.
 
 Every event that leaves the bridge (in a GA4 request or the report file) passes through
-:func:`anonymise` first; see :mod:`mim_bridge.vocab.names` for the names that may appear. Logs do not pass
+:func:`anonymise` first (the GA4 sender applies :func:`gate` again at send time, to spooled
+batches too); :mod:`mim_bridge.vocab.names` holds the names that may appear. Logs do not pass
 through it: they must not carry event values at all, and show a MongooseIM version only through
-:func:`safe_version`.
+:func:`mim_bridge.vocab.forms.safe_version`.
 """
 
-from mim_bridge.report.anonymise import KNOWN_EVENTS, AnonymisedReport, anonymise, safe_version
+from mim_bridge.report.anonymise import KNOWN_EVENTS, AnonymisedReport, anonymise, gate
 from mim_bridge.report.client_id import (
     DEFAULT_STATE_FILENAME,
     ClientId,
     load_or_create_client_id,
     resolve_client_id,
-    valid_cluster_id,
 )
 from mim_bridge.report.errors import ClientIdError, ReportError, ReportFileError
 from mim_bridge.report.report_file import (
@@ -31,10 +31,10 @@ __all__ = [
     "ReportError",
     "ReportFileError",
     "anonymise",
+    "gate",
     "load_or_create_client_id",
     "read_report",
     "resolve_client_id",
     "safe_version",
-    "valid_cluster_id",
     "write_report",
 ]

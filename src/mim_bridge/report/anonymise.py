@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.vocab import names
+from mim_bridge.vocab.forms import API_VERSION_RE, UPTIME_RE, safe_version
 
-__all__ = ["KNOWN_EVENTS", "UNKNOWN_VERSION", "AnonymisedReport", "anonymise", "safe_version"]
+__all__ = ["KNOWN_EVENTS", "AnonymisedReport", "anonymise", "gate"]
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_VERSION = "unknown"
 
 Check = Callable[[ParamValue], ParamValue | None]
 
@@ -62,21 +62,9 @@ def _shaped(pattern: re.Pattern[str], fallback: str | None) -> Check:
     return check
 
 
-def safe_version(value: object) -> str:
-    """A MongooseIM version as it may be shown anywhere (logs included): a known shape, else
-    only its X.Y.Z, else ``unknown`` — a free-form ``git describe`` suffix can name a host."""
-    result = _version(value if isinstance(value, (str, int)) else "")
-    return str(result)
-
-
 def _version(value: ParamValue) -> ParamValue | None:
     """Keep a known version shape; else keep only its X.Y.Z; else ``unknown``."""
-    if not isinstance(value, str):
-        return UNKNOWN_VERSION
-    if names.VERSION_RE.fullmatch(value):
-        return value
-    prefix = names.VERSION_PREFIX_RE.match(value)
-    return prefix.group(0) if prefix else UNKNOWN_VERSION
+    return safe_version(value)
 
 
 def _enabled(value: ParamValue) -> ParamValue | None:
@@ -102,13 +90,13 @@ _RULES: dict[str, _Rule] = {
             "module": _one_of(names.OSS_MODULES, None),
             "backend": _one_of(names.BACKENDS, names.NEUTRAL_TOKEN),
             "online_backend": _one_of(names.BACKENDS, names.NEUTRAL_TOKEN),
-            "api_version": _shaped(names.API_VERSION_RE, names.NEUTRAL_TOKEN),
+            "api_version": _shaped(API_VERSION_RE, names.NEUTRAL_TOKEN),
         },
         required=frozenset({"module"}),
     ),
     "cluster": _Rule(
         {
-            "uptime": _shaped(names.UPTIME_RE, None),
+            "uptime": _shaped(UPTIME_RE, None),
             "version": _version,
             "component": _count,
             "node_number": _count,
@@ -157,6 +145,11 @@ class _Tally:
     dropped_events: int = 0
     dropped_params: int = 0
     replaced_values: int = 0
+
+
+def gate(events: Iterable[Event]) -> tuple[Event, ...]:
+    """The anonymity gate as the GA4 sender applies it to every batch at send time."""
+    return anonymise(events).events
 
 
 def anonymise(events: Iterable[Event]) -> AnonymisedReport:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -25,21 +24,19 @@ from typing import Literal
 
 from mim_bridge.util.atomic_file import StateFileProblem, read_bounded, remove_stale_temps
 from mim_bridge.report.errors import ClientIdError
+from mim_bridge.vocab.forms import UUID_RE, valid_cluster_id
 
 __all__ = [
     "DEFAULT_STATE_FILENAME",
     "ClientId",
     "load_or_create_client_id",
     "resolve_client_id",
-    "valid_cluster_id",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STATE_FILENAME = "client_id"
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-CLUSTER_ID_RE = re.compile(rf"^(ephemeral-)?{_UUID}$")
-_STATE_RE = re.compile(rf"^{_UUID}$")
+_STATE_RE = UUID_RE
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 MAX_FILE_BYTES = 4096
@@ -54,18 +51,6 @@ class ClientId:
     value: str
     source: Literal["cluster", "state_file", "new", "temporary"]
     """``temporary``: the state file could not be replaced; this id lasts for this run only."""
-
-
-def valid_cluster_id(raw: object) -> str | None:
-    """The cluster id as text if it is well formed; ``None`` for anything else."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("ascii")
-        except UnicodeDecodeError:
-            return None
-    if isinstance(raw, str) and CLUSTER_ID_RE.fullmatch(raw):
-        return raw
-    return None
 
 
 def resolve_client_id(cluster_id: object, state_file: Path) -> ClientId:

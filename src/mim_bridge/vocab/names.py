@@ -11,7 +11,6 @@ replaced by a neutral token, never passed through. Adding a name is a deliberate
 
 from __future__ import annotations
 
-import re
 
 # Modules that implement the ``mongoose_module_metrics`` behaviour in some release 3.6.0-6.8.0.
 # These are the modules MongooseIM itself reports in ``module_with_opt`` events.
@@ -198,15 +197,6 @@ STANZA_TYPES: tuple[str, ...] = (
 )
 
 CONFIG_TYPES: frozenset[str] = frozenset({"toml", "cfg", "unknown_config_type"})
-
-# Value shapes that carry no identifying data.
-# MongooseIM's version is ``git describe`` output (``6.2.1``, ``6.2.1-17-g0abc123``) or a release
-# candidate tag. A free-form suffix could name a company or a host, so only these shapes pass;
-# any other suffix is cut off, keeping the leading X.Y.Z (see anonymise).
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(-\d+-g[0-9a-f]{4,40}|-?(rc|beta|alpha)\d{0,3})?(-dirty)?$")
-VERSION_PREFIX_RE = re.compile(r"^\d+\.\d+\.\d+")
-UPTIME_RE = re.compile(r"^\d{4}-\d{2}:\d{2}:\d{2}$")
-API_VERSION_RE = re.compile(r"^v\d{1,3}$")
 
 # What a rejected free-form value becomes when the param itself is worth keeping.
 NEUTRAL_TOKEN = "other"

@@ -89,8 +89,8 @@ def run_local_command(prog: str, command: str, argv: Sequence[str], *,
         else:
             text = _history(cfg, args["format"], args["last"], style, bars_for(out), prog)
     except Exception as e:  # noqa: BLE001 - every error ends as one line and an exit status
-        from mim_bridge.errors import for_error
-        code = for_error(e)
+        from mim_bridge.errors import exit_status
+        code = exit_status(e)
         message = str(e) if code is not ExitCode.INTERNAL else (
             f"unexpected error: {type(e).__name__}: {e}; please report it")
         sys.stderr.write(f"{prog}: error: {message}\n")
