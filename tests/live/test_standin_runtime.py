@@ -198,7 +198,7 @@ def test_detached_cli_start_and_stop(epmd: launcher.Epmd, tmp_path: Path) -> Non
     while name.split("@")[0] in launcher.epmd_names(epmd.port) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert name.split("@")[0] not in launcher.epmd_names(epmd.port)
-    assert not os.path.exists(f"/proc/{record['pid']}") or not launcher._alive(int(record["pid"]))
+    assert not os.path.exists(f"/proc/{record['pid']}") or not launcher.pid_alive(int(record["pid"]))
     assert not (tmp_path / f"{name}.json").exists()
 
 
