@@ -115,10 +115,11 @@ class Interrupted(BridgeError):
 _ERLDIST: tuple[tuple[type[ErldistError], ExitCode, bool], ...] = (
     (NodeNameError, ExitCode.USAGE, False),
     (TlsError, ExitCode.TLS, False),
+    # (a refused handshake too:) a node still holding our dead predecessor's connection lets
+    # it go within net_ticktime
+    (NameInUse, ExitCode.ALREADY_RUNNING, True),
     (CookieMismatch, ExitCode.AUTH, False),
     (HandshakeRefused, ExitCode.AUTH, False),
-    # a node still holding our dead predecessor's connection lets it go within net_ticktime
-    (NameInUse, ExitCode.ALREADY_RUNNING, True),
     # EPMD, refused, timeouts, a lost connection, a garbled reply: the node or the network
     (ErldistError, ExitCode.UNREACHABLE, True),
 )

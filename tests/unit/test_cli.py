@@ -313,3 +313,19 @@ def test_urls_and_tracebacks_are_redacted(capsys: pytest.CaptureFixture[str],
     for form in (SECRET, odd, quote(odd, safe=""), odd.replace('"', '\\"')):
         assert form not in err, form
     assert "Traceback" in err or '"exception"' in err
+
+
+def test_the_exit_status_table_is_read_off_the_error_classes() -> None:
+    """docs/cli.md's exit statuses are the classes' (and erldist's, mapped once)."""
+    from mim_bridge.erldist import (CookieMismatch, HandshakeRefused, NameInUse, NodeNameError,
+                                    TlsError)
+    from mim_bridge.errors import retry_can_help
+    cases = [(NodeNameError("x"), 2, False), (TlsError("x"), 7, False),
+             (CookieMismatch("x"), 4, False), (HandshakeRefused("x"), 4, False),
+             (NameInUse("x"), 9, True), (ConnectionRefusedError(), 3, True),
+             (RuntimeError("bug"), 1, False)]
+    for error, status, retry in cases:
+        assert (exit_status(error), retry_can_help(error)) == (status, retry), error
+    cli_md = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \| `[A-Z_]+` \|", cli_md, re.M)}
+    assert documented == {int(c) for c in ExitCode}
