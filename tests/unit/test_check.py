@@ -18,7 +18,7 @@ from mim_bridge.app import check
 from mim_bridge.collect import InVmService, NodeReport
 from mim_bridge.collect.eras import ERAS
 from mim_bridge.config import Config, load
-from mim_bridge.pipeline.reporter import Prepared, Reporter
+from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
 from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist.epmd import NodeInfo
 from mim_bridge.vocab.events import Event
@@ -73,14 +73,14 @@ def run(config: Config, monkeypatch: pytest.MonkeyPatch, table: dict[tuple[str, 
     async def dial(node: str) -> Any:
         return conn
 
-    async def prepared(self: Reporter, **kw: Any) -> Prepared:
+    async def prepared(self: Reporter, **kw: Any) -> OutgoingReport:
         report = NodeReport(node=NODE, client_id=None, version=RAW_VERSION, era=ERAS[-1],
                             events=list(reported), stanza_totals=None, members=[],
                             service=InVmService(False, False, None), waves=2, calls=10,
                             loaded=frozenset({"mongoose_system_metrics_collector"}
                                              if collector_loaded else ()),
                             stanza_source=stanza_source)
-        return Prepared(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
+        return OutgoingReport(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
                         [(NODE, reported)], {}, collected=[report])
 
     def pool(config: Config) -> NodePool:
@@ -88,7 +88,7 @@ def run(config: Config, monkeypatch: pytest.MonkeyPatch, table: dict[tuple[str, 
 
     monkeypatch.setattr(check.epmd, "lookup", lookup)
     monkeypatch.setattr(check, "build_pool", pool)
-    monkeypatch.setattr(Reporter, "prepare", prepared)
+    monkeypatch.setattr(Reporter, "collect", prepared)
     out = io.StringIO()
     code = asyncio.run(check.run_check(config, out))
     return code, out.getvalue(), conn

@@ -225,23 +225,23 @@ def test_once_with_an_unwritable_report_file_exits_8_naming_the_file(
     import errno
     import os
 
-    from mim_bridge.pipeline.reporter import Prepared, Reporter
+    from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
     from mim_bridge.vocab.events import Event
     from mim_bridge.report import ClientId
     from mim_bridge.util import atomic_file
 
-    async def prepared(self: Reporter, **kw: object) -> Prepared:
+    async def prepared(self: Reporter, **kw: object) -> OutgoingReport:
         if problem == "a directory":  # became one after the startup check
             report_file.mkdir()
         else:
             def full(src: object, dst: object) -> None:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             monkeypatch.setattr(atomic_file.os, "replace", full)
-        return Prepared(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
+        return OutgoingReport(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
                         [("mim@localhost", (Event("host_count", {"value": 1}),))], {})
 
     report_file = tmp_path / "out" / "report.json"
-    monkeypatch.setattr(Reporter, "prepare", prepared)
+    monkeypatch.setattr(Reporter, "collect", prepared)
     code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once",
                        "--report", "true", "--report-file", str(report_file))
     assert code == ExitCode.LOCAL_FILES
@@ -270,16 +270,16 @@ SECRET = "Sup3rSecretApiKey_42"
 
 def test_no_log_line_carries_the_tracking_secret_at_the_highest_verbosity(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from mim_bridge.pipeline.reporter import Prepared, Reporter
+    from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
     from mim_bridge.vocab.events import Event
     from mim_bridge.report import ClientId
     from support.fake_ga import FakeGA
 
-    async def prepared(self: Reporter, **kw: object) -> Prepared:
-        return Prepared(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
+    async def prepared(self: Reporter, **kw: object) -> OutgoingReport:
+        return OutgoingReport(ClientId("5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1", "new"),
                         [("mim@localhost", (Event("host_count", {"value": 1}),))], {})
 
-    monkeypatch.setattr(Reporter, "prepare", prepared)
+    monkeypatch.setattr(Reporter, "collect", prepared)
     with FakeGA() as ga:
         ga.fail_next(1, status=503)  # a retry, logged
         code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once",

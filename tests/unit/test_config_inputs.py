@@ -16,14 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.config import (
-    MAX_DURATION,
-    ConfigError,
-    load,
-    parse_duration,
-    parse_listen,
-    parse_url,
-)
+from mim_bridge.config import ConfigError, load
+from mim_bridge.config.options import parse_listen, parse_url
+from mim_bridge.vocab.durations import MAX_DURATION, parse_duration
 from mim_bridge.config.cookie import CookieFileError, parse_cookie
 from mim_bridge.util.localfiles import MAX_CONFIG_FILE
 

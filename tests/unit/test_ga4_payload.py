@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import prepare
+from mim_bridge.ga4 import split_batches
 from mim_bridge.ga4.limits import (
     MAX_BODY_BYTES,
     RESERVED_EVENT_NAMES,
@@ -44,7 +44,7 @@ def test_body_is_mongooseims_json_byte_for_byte() -> None:
         ),
         Event("http_api", {}),
     ]
-    (batch,) = prepare("6c5b-uuid", events).batches
+    (batch,) = split_batches("6c5b-uuid", events).batches
     assert batch.body == (
         b'{"client_id":"6c5b-uuid","events":[{"name":"host_count","params":{"value":1}},'
         b'{"name":"cluster","params":{"uptime":"0000-00:05:01","version":"6.2.1","component":0,'
@@ -58,7 +58,7 @@ def test_body_is_mongooseims_json_byte_for_byte() -> None:
 )
 def test_batches_hold_at_most_25_events_in_order(count: int, sizes: list[int]) -> None:
     events = stanza_events(count)
-    prepared = prepare(CID, events)
+    prepared = split_batches(CID, events)
     assert [len(b.events) for b in prepared.batches] == sizes
     assert [e for b in prepared.batches for e in b.events] == events
     for batch in prepared.batches:
@@ -130,7 +130,7 @@ def test_events_with_too_many_params_are_split_keeping_their_anchor() -> None:
 
 def test_bodies_stay_under_130kb() -> None:
     fat = [Event("e", {f"p{j:02d}": "v" * 100 for j in range(25)}) for _ in range(25)]
-    prepared = prepare("c" * 80_000, fat)
+    prepared = split_batches("c" * 80_000, fat)
     assert len(prepared.batches) > 1
     assert all(len(b.body) < MAX_BODY_BYTES for b in prepared.batches)
     assert [e for b in prepared.batches for e in b.events] == fat
@@ -152,7 +152,7 @@ events_strategy = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(events_strategy)
 def test_whatever_goes_in_the_validation_rules_pass(events: list[Event]) -> None:
-    prepared = prepare(CID, events)
+    prepared = split_batches(CID, events)
     for batch in prepared.batches:
         assert len(batch.events) <= 25
         assert validation_messages(batch.body.decode(), json.loads(batch.body)) == []

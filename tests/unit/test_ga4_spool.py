@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import SpoolError, prepare
+from mim_bridge.ga4 import SpoolError, split_batches
 from mim_bridge.ga4.payload import Batch
 from mim_bridge.ga4.spool import MAX_FILE_BYTES, Spool, SpoolEntry
 
@@ -24,7 +24,7 @@ MID = "G-ABCD1234"
 
 
 def batch(n: int, events: int = 1) -> Batch:
-    (b,) = prepare(CID, [Event("host_count", {"value": n})] * events).batches
+    (b,) = split_batches(CID, [Event("host_count", {"value": n})] * events).batches
     return b
 
 
@@ -74,7 +74,7 @@ def test_the_count_bound_drops_the_oldest_with_a_warning(
 
 
 def test_the_byte_bound_drops_the_oldest(tmp_path: Path) -> None:
-    big = prepare(CID, [Event("http_api", {f"api_{i}": "x" * 100 for i in range(25)})] * 25)
+    big = split_batches(CID, [Event("http_api", {f"api_{i}": "x" * 100 for i in range(25)})] * 25)
     (body,) = big.batches
     spool = Spool(tmp_path, max_batches=1000, max_bytes=MAX_FILE_BYTES)
     for _ in range(5):

@@ -226,7 +226,7 @@ def test_history_size_takes_bytes_or_units(raw: str, size: int, tmp_path: Path) 
     assert load_local({"history_size": raw}, {"HOME": str(tmp_path)}).history_size == size
 
 
-@pytest.mark.parametrize("raw", ["15k", "65M", "1T", "-1", "lots", "1.5M"])
+@pytest.mark.parametrize("raw", ["15k", "65M", "1T", "-1", "lots", "1.5.0M"])
 def test_history_size_out_of_bounds_or_malformed(raw: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--history-size="):
         load_local({"history_size": raw}, {"HOME": str(tmp_path)})

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from test_privacy import adversarial_report, configs  # the privacy suite's generated inputs
 
 from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import BatchOutcome, DeliveryReport, prepare
+from mim_bridge.ga4 import BatchOutcome, DeliveryReport, split_batches
 from mim_bridge.pipeline.history import History, build_entry
 from mim_bridge.report import KNOWN_EVENTS, anonymise
 from mim_bridge.app.view.blocks import ORDER, human_uptime, split_nodes
@@ -164,7 +164,7 @@ def test_show_says_when_and_where_the_report_went() -> None:
 def outgoing(nodes: list[list[Event]]) -> Outgoing:
     return Outgoing(CID, "cluster", "https://www.google-analytics.com/mp/collect",
                     [MAIN, PRIVATE], Path("/var/r.json"),
-                    [(events, [b.body for b in prepare(CID, events).batches])
+                    [(events, [b.body for b in split_batches(CID, events).batches])
                      for events in nodes])
 
 
@@ -265,7 +265,7 @@ def test_colour_only_on_a_terminal_without_no_color(tty: bool, env: dict[str, st
 def test_no_configuration_string_reaches_a_page(cfg: Any) -> None:
     events = adversarial_report(cfg)
     raw = Outgoing(CID, "state_file", "http://127.0.0.1:9/mp/collect", [MAIN],
-                   Path("/r.json"), [(events, [b.body for b in prepare(
+                   Path("/r.json"), [(events, [b.body for b in split_batches(
                        CID, anonymise(events).events).batches])])
     entry = build_entry(CID, [(cfg.hosts[0], events)], {cfg.hosts[0]: answered()}, [MAIN],
                         datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC))

@@ -159,7 +159,7 @@ async def _check_report(config: Config, pool: NodePool, nodes: list[str], say: _
     reporter = Reporter(dataclasses.replace(config, nodes=tuple(nodes)), pool,
                         StanzaState(config.state_dir / STATE_FILENAME, save=False))
     try:
-        prepared = await reporter.prepare()
+        prepared = await reporter.collect()
     except Exception as e:
         if not is_expected(e):
             raise

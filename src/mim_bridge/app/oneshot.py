@@ -17,8 +17,9 @@ from typing import TextIO
 
 from mim_bridge.config import Config
 from mim_bridge.errors import SendFailed
-from mim_bridge.pipeline.reporter import Prepared, Reporter, in_thread, request_bodies
-from mim_bridge.ga4 import DeliveryError, prepare, resolve_endpoint
+from mim_bridge.pipeline.reporter import OutgoingReport, Reporter, request_bodies
+from mim_bridge.util.threads import in_thread
+from mim_bridge.ga4 import DeliveryError, split_batches, resolve_endpoint
 from mim_bridge.app.wiring import (
     build_pool,
     build_sender,
@@ -37,10 +38,10 @@ __all__ = ["run_dry_run", "run_once", "run_validate"]
 log = logging.getLogger(__name__)
 
 
-async def _prepared(config: Config, pool: NodePool, *, persistent: bool) -> Prepared | None:
+async def _prepared(config: Config, pool: NodePool, *, persistent: bool) -> OutgoingReport | None:
     state = StanzaState(config.state_dir / STATE_FILENAME, save=persistent)
     reporter = Reporter(config, pool, state)
-    prepared = await reporter.prepare()
+    prepared = await reporter.collect()
     if prepared.all_opted_out:
         log.info("no node may be reported; nothing to do")
         return None
@@ -59,7 +60,7 @@ async def run_once(config: Config) -> int:
 
         async def once() -> int:
             reporter = Reporter(config, run.pool, StanzaState(config.state_dir / STATE_FILENAME))
-            prepared = await reporter.prepare()
+            prepared = await reporter.collect()
             if prepared.all_opted_out or not prepared.reports:
                 log.info("nothing to report")
                 return 0
@@ -111,12 +112,12 @@ async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
         await pool.close()
 
 
-def _dry_run_view(config: Config, prepared: Prepared, endpoint: str, out: TextIO) -> str:
+def _dry_run_view(config: Config, prepared: OutgoingReport, endpoint: str, out: TextIO) -> str:
     """``--format table`` or ``json``: the same report, per node, for people."""
     client_id = prepared.client_id.value
     outgoing = Outgoing(client_id, prepared.client_id.source, endpoint,
                         [d.measurement_id for d in config.destinations], config.report_file,
-                        [(events, [b.body for b in prepare(client_id, events).batches])
+                        [(events, [b.body for b in split_batches(client_id, events).batches])
                          for _, events in prepared.reports])
     if config.dry_run_format == "json":
         return dry_run_document(outgoing)

@@ -44,7 +44,7 @@ from mim_bridge.config import Config, ConfigError
 from mim_bridge.errors import exit_status, is_expected, retry_can_help
 from mim_bridge.ga4 import resolve_endpoint
 from mim_bridge.pipeline import consent
-from mim_bridge.pipeline.reporter import Prepared, Reporter
+from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
 from mim_bridge.pipeline.schedule import Schedule
 from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
 from mim_bridge.pipeline.totals import StanzaState
@@ -195,7 +195,7 @@ class Service:
         monitor = self.monitor
         started = time.monotonic()
         try:
-            prepared = await self.reporter.prepare()
+            prepared = await self.reporter.collect()
         except Exception as e:
             if not is_expected(e):
                 raise
@@ -242,12 +242,12 @@ class Service:
         return at.isoformat(timespec="seconds")
 
 
-def delivered(prepared: Prepared, deliveries: dict[str, DeliveryReport]) -> bool:
+def delivered(prepared: OutgoingReport, deliveries: dict[str, DeliveryReport]) -> bool:
     """Whether GA4 took every node's report."""
     return all(d.ok for d in deliveries.values()) and len(deliveries) == len(prepared.reports)
 
 
-def summary(number: int, prepared: Prepared, deliveries: dict[str, DeliveryReport]) -> str:
+def summary(number: int, prepared: OutgoingReport, deliveries: dict[str, DeliveryReport]) -> str:
     events = sum(len(e) for _, e in prepared.reports)
     from mim_bridge.ga4.sender import describe_problems  # loaded by now: a report was just sent
 
@@ -341,7 +341,7 @@ async def _startup(service: Service) -> int:
     """A first look at the cluster, then the loop."""
     monitor = service.monitor
     try:
-        prepared = await service.reporter.prepare(discover=False)
+        prepared = await service.reporter.collect(discover=False)
     except Exception as e:
         monitor.unreachable(error_kind(e), str(e), counted=False)
         if is_expected(e) and not retry_can_help(e):

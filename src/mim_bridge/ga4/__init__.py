@@ -27,7 +27,7 @@ from mim_bridge.ga4.errors import (
     TrackingIdError,
 )
 from mim_bridge.ga4.limits import LimitFix
-from mim_bridge.ga4.payload import Batch, PreparedReport, build_body, encode_body, prepare
+from mim_bridge.ga4.payload import Batch, Batches, build_body, encode_body, split_batches
 
 if TYPE_CHECKING:
     from mim_bridge.ga4.sender import (
@@ -65,7 +65,7 @@ __all__ = [
     "Ga4Error",
     "Ga4Sender",
     "LimitFix",
-    "PreparedReport",
+    "Batches",
     "RejectedError",
     "RetryableDeliveryError",
     "SpoolError",
@@ -77,7 +77,7 @@ __all__ = [
     "describe_problems",
     "destinations_for",
     "encode_body",
-    "prepare",
+    "split_batches",
     "resolve_endpoint",
     "tracking_destination",
 ]

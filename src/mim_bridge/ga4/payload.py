@@ -22,7 +22,7 @@ from mim_bridge.ga4.limits import (
     enforce_limits,
 )
 
-__all__ = ["Batch", "PreparedReport", "build_body", "encode_body", "prepare"]
+__all__ = ["Batch", "Batches", "build_body", "encode_body", "split_batches"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class PreparedReport:
+class Batches:
     """A report ready to send: its batches and the limit fixes made on the way."""
 
     batches: tuple[Batch, ...]
@@ -53,13 +53,13 @@ def encode_body(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def prepare(client_id: str, events: Sequence[Event]) -> PreparedReport:
+def split_batches(client_id: str, events: Sequence[Event]) -> Batches:
     """Enforce GA4's limits and cut the events into request bodies; no events, no batches."""
     fixed, fixes = enforce_limits(events)
     batches: list[Batch] = []
     for start in range(0, len(fixed), MAX_EVENTS_PER_REQUEST):
         batches.extend(_fit(client_id, fixed[start : start + MAX_EVENTS_PER_REQUEST]))
-    return PreparedReport(tuple(batches), tuple(fixes))
+    return Batches(tuple(batches), tuple(fixes))
 
 
 def _fit(client_id: str, events: Sequence[Event]) -> list[Batch]:

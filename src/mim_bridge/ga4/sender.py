@@ -62,7 +62,7 @@ from mim_bridge.ga4.errors import (
     TrackingIdError,
 )
 from mim_bridge.ga4.limits import LimitFix
-from mim_bridge.ga4.payload import Batch, PreparedReport, prepare
+from mim_bridge.ga4.payload import Batch, Batches, split_batches
 from mim_bridge.ga4.spool import DEFAULT_MAX_BATCHES, DEFAULT_MAX_BYTES, Spool, SpoolEntry
 from mim_bridge.ga4.transport import (
     Answer,
@@ -407,9 +407,9 @@ class Ga4Sender:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _prepare(self, client_id: str, events: Sequence[Event]) -> PreparedReport:
+    def _prepare(self, client_id: str, events: Sequence[Event]) -> Batches:
         safe = self._gate(events)
-        prepared = prepare(client_id, safe)
+        prepared = split_batches(client_id, safe)
         for fix in prepared.fixes:
             log.warning("GA4 limits: %s", fix)
         return prepared
@@ -425,7 +425,7 @@ class Ga4Sender:
         gated = tuple(self._gate(events))
         if gated != events:
             return "the anonymity gate would change it"
-        prepared = prepare(client_id, gated)
+        prepared = split_batches(client_id, gated)
         if prepared.fixes:
             return "it breaks GA4's limits"
         if len(prepared.batches) != 1:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mim_bridge.vocab.events import Event
-from mim_bridge.ga4.payload import prepare
+from mim_bridge.ga4.payload import split_batches
 from mim_bridge.report.anonymise import anonymise
 from mim_bridge.util.atomic_file import write_atomically
 
@@ -102,7 +102,7 @@ def build_entry(client_id: str, reports: Sequence[tuple[str, Sequence[Event]]],
         "client_id": client_id,
         "nodes": len(sent),
         "events": sum(len(events) for events in sent),
-        "requests": len(destinations) * sum(len(prepare(client_id, events).batches)
+        "requests": len(destinations) * sum(len(split_batches(client_id, events).batches)
                                             for events in sent),
         "destinations": _answers(deliveries.values(), destinations),
         "resent": sum(1 for d in deliveries.values() for o in d.outcomes

@@ -15,8 +15,7 @@ Which nodes are reported follows MongooseIM, where every node runs its own repor
 
 from __future__ import annotations
 
-import asyncio
-import functools
+import enum
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,7 +26,7 @@ from mim_bridge.pipeline import consent, history
 from mim_bridge.collect import ClusterReport, NodeReport, collect_cluster
 from mim_bridge.config import Config
 from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import prepare
+from mim_bridge.ga4 import split_batches
 from mim_bridge.erldist.pool import NodePool
 from mim_bridge.report import (
     DEFAULT_STATE_FILENAME,
@@ -37,19 +36,27 @@ from mim_bridge.report import (
     write_report,
 )
 from mim_bridge.pipeline.totals import NodeTotals, StanzaState, uptime_seconds
+from mim_bridge.util.threads import in_thread
 
 if TYPE_CHECKING:
     from mim_bridge.ga4 import DeliveryReport, Ga4Sender
 
-__all__ = ["Prepared", "Reporter", "in_thread", "request_bodies"]
+__all__ = ["Exclusion", "OutgoingReport", "Reporter", "request_bodies"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Collect = Callable[..., Awaitable[ClusterReport]]
 
 
+class Exclusion(enum.Enum):
+    """Why a node that was read is not reported (the value is what the logs say)."""
+
+    OPTED_OUT = "report = false"
+    OWN_SERVICE = "its own system-metrics service reports to GA4"
+
+
 @dataclass
-class Prepared:
+class OutgoingReport:
     """A collected cluster, anonymised and ready to be written and sent."""
 
     client_id: ClientId
@@ -69,42 +76,10 @@ class Prepared:
             self.collected)
 
 
-def request_bodies(prepared: Prepared) -> list[bytes]:
+def request_bodies(prepared: OutgoingReport) -> list[bytes]:
     """The exact GA4 request bodies of the report (one per batch of at most 25 events)."""
     return [batch.body for _, events in prepared.reports
-            for batch in prepare(prepared.client_id.value, events).batches]
-
-
-async def in_thread(fn: Callable[[], T], name: str) -> T:
-    """Run blocking *fn* in a daemon thread: an HTTP request that outlives a bounded shutdown
-    must not keep the process alive (the default executor's threads would)."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[T] = loop.create_future()
-
-    def run() -> None:
-        try:
-            result = fn()
-        except BaseException as e:  # noqa: BLE001 - handed over to the awaiting task
-            settle = functools.partial(_fail, fut, e)
-        else:
-            settle = functools.partial(_succeed, fut, result)
-        try:
-            loop.call_soon_threadsafe(settle)
-        except RuntimeError:
-            pass  # the loop is gone: the process is shutting down
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return await fut
-
-
-def _succeed(fut: asyncio.Future[T], result: T) -> None:
-    if not fut.done():
-        fut.set_result(result)
-
-
-def _fail(fut: asyncio.Future[T], error: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(error)
+            for batch in split_batches(prepared.client_id.value, events).batches]
 
 
 class Reporter:
@@ -118,7 +93,7 @@ class Reporter:
         self._collect = collect
         self._told: set[tuple[str, str]] = set()  # notices given, so each is logged once
 
-    async def prepare(self, *, discover: bool | None = None) -> Prepared:
+    async def collect(self, *, discover: bool | None = None) -> OutgoingReport:
         """Collect every reachable member and keep what may be reported.
 
         Raises the collector's errors when no ``--node`` can be read.
@@ -131,12 +106,12 @@ class Reporter:
         await self.pool.keep_only([*cfg.nodes, *(m for r in cluster.nodes for m in r.members),
                                    *(r.node for r in cluster.nodes)])
         client_id = resolve_client_id(cluster.client_id, cfg.state_dir / DEFAULT_STATE_FILENAME)
-        prepared = Prepared(client_id, [], {}, dict(cluster.skipped), collected=cluster.nodes)
+        prepared = OutgoingReport(client_id, [], {}, dict(cluster.skipped), collected=cluster.nodes)
         for node in cluster.nodes:
             why = self._exclusion(node)
             if why is not None:
-                prepared.not_reported[node.node] = why
-                if why == "report = false":
+                prepared.not_reported[node.node] = why.value
+                if why is Exclusion.OPTED_OUT:
                     prepared.opted_out.append(node.node)
                 continue
             events = anonymise(node.events).events
@@ -150,7 +125,7 @@ class Reporter:
                 prepared.totals[node.node] = NodeTotals(dict(node.stanza_totals), uptime)
         return prepared
 
-    def write_file(self, prepared: Prepared) -> None:
+    def write_file(self, prepared: OutgoingReport) -> None:
         """Replace the report file atomically with every reported node's events.
 
         Raises :class:`~mim_bridge.report.ReportFileError` (one line, naming the file) if it
@@ -158,7 +133,7 @@ class Reporter:
         """
         write_report(self.config.report_file, *(events for _, events in prepared.reports))
 
-    async def send(self, sender: Ga4Sender, prepared: Prepared,
+    async def send(self, sender: Ga4Sender, prepared: OutgoingReport,
                    stopping: threading.Event) -> dict[str, DeliveryReport]:
         """Deliver each node's events (spool first, oldest first) under the cluster's client id.
 
@@ -181,20 +156,20 @@ class Reporter:
 
         return await in_thread(work, "ga4-send")
 
-    def commit(self, prepared: Prepared, nodes: Iterable[str]) -> None:
+    def commit(self, prepared: OutgoingReport, nodes: Iterable[str]) -> None:
         """These nodes' reports are written and spooled: their totals become the previous ones."""
         self.state.update({n: prepared.totals[n] for n in nodes if n in prepared.totals})
 
-    def _exclusion(self, node: NodeReport) -> str | None:
+    def _exclusion(self, node: NodeReport) -> Exclusion | None:
         service = node.service
         if service.configured and service.report is False:
             self._tell_once("opted_out", node.node, consent.node_opted_out(node.node))
-            return "report = false"
+            return Exclusion.OPTED_OUT
         if service.running and node.era.service_sends_to_ga4:
             if not self.config.allow_double_report:
                 self._tell_once("double", node.node,
                                 consent.double_report(node.node, node.version))
-                return "its own system-metrics service reports to GA4"
+                return Exclusion.OWN_SERVICE
         elif service.running:
             self._tell_once("ua", node.node, consent.ua_era_service(node.node, node.version),
                             logging.INFO)

@@ -1,1 +1,3 @@
-"""TODO"""
+"""General helpers with no knowledge of MongooseIM or GA4: atomic, bounded file I/O
+(:mod:`.atomic_file`, :mod:`.localfiles`) and running blocking work off the event loop
+(:mod:`.threads`)."""
