@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import secrets
 import socket
@@ -33,6 +32,7 @@ from pathlib import Path
 from mim_bridge.app import statelock
 from mim_bridge.collect import Call, ReadOnlyNode
 from mim_bridge.erldist import Atom, Connection, ErldistError
+from mim_bridge.util.atomic_file import create_exclusively
 
 __all__ = ["BRIDGE_PREFIX", "CHECK_SUFFIX", "NODE_NAME_FILE", "Identity", "bridge_alive_name",
            "identity_for", "is_other_bridge", "second_name", "warn_about_other_bridges"]
@@ -82,16 +82,10 @@ def bridge_alive_name(state_dir: Path) -> str:
 
 def _create_name(path: Path) -> str:
     name = BRIDGE_PREFIX + secrets.token_hex(5)
-    tmp = path.with_name(f".{NODE_NAME_FILE}.{secrets.token_hex(6)}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(name + "\n", encoding="ascii")
-        try:
-            os.link(tmp, path)  # fails if another process wrote it first: then theirs counts
-        except FileExistsError:
+        # the first writer wins: another process's name then counts
+        if not create_exclusively(path, (name + "\n").encode("ascii")):
             name = path.read_text(encoding="ascii").strip()
-        finally:
-            tmp.unlink()
     except OSError as e:
         log.debug("cannot write %s (%s); using the derived node name", path, e)
         return ""

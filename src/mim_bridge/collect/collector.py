@@ -35,12 +35,12 @@ from mim_bridge.vocab.names import METRICS_MODULES
 from mim_bridge.vocab.forms import safe_version
 from mim_bridge.collect import items, module_metrics, stanzas
 from mim_bridge.collect.eras import Era, detect, era_of_version, newer_than_known
+from mim_bridge.collect.config_api import API, SERVICE, ServiceOptions, ok_value
 from mim_bridge.collect.errors import NodeNotReady, NotMongooseIM
 from mim_bridge.collect.readonly import Call, Failed, ReadOnlyNode
 
 log = logging.getLogger(__name__)
 
-SERVICE = "service_mongoose_system_metrics"
 _A = Atom
 
 # OTP modules every VM has loaded before anyone connects (preloaded, or kernel/stdlib at boot).
@@ -106,6 +106,11 @@ def _modules_of(call: Call) -> list[str]:
     return mods
 
 
+def _service(options: ServiceOptions, pid: Any) -> InVmService:
+    configured, report = options
+    return InVmService(configured=configured, running=isinstance(pid, Pid), report=report)
+
+
 def _ok(v: Any) -> bool:
     return not isinstance(v, Failed)
 
@@ -130,30 +135,6 @@ def _release(reply: Any) -> frozenset[str] | None:
     if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == _A("ok"):
         return _names(reply[1])
     return None
-
-
-def _service(r: Mapping[str, Any], era: Era) -> InVmService:
-    running = isinstance(r.get("service_pid"), Pid)
-    opts: Any = None
-    if era.config_api == "mongoose_config":
-        svc = r.get("services")
-        if isinstance(svc, tuple) and len(svc) == 2 and svc[0] == _A("ok") \
-                and isinstance(svc[1], dict):
-            opts = svc[1].get(_A(SERVICE))
-    else:
-        services = r.get("services")
-        opts = dict(items.proplist(services)).get(_A(SERVICE))
-        if opts is None and _A(SERVICE) in _list(services):
-            opts = []
-    if opts is None:
-        return InVmService(False, running, None)
-    pairs = dict(items.proplist(opts))
-    report: bool | None = None
-    if pairs.get(_A("no_report")) is True:
-        report = False
-    elif _A("report") in pairs:
-        report = pairs[_A("report")] is True
-    return InVmService(True, running, report)
 
 
 class Collector:
@@ -224,7 +205,7 @@ class Collector:
             config_path=items.text(r["config_path"])
             if era.has_config_type and _ok(r.get("config_path")) else None,
             listeners=items.listeners(r["listen"]),
-            pools=self._pools(r.get("pools"), era) if era.has_pools else None,
+            pools=API[era.config_api].pools(r.get("pools")) if era.has_pools else None,
             stanza_totals=totals, warnings=warnings)
         cid = r["cluster_id"]
         client_id = items.text(cid[1]) if isinstance(cid, tuple) and len(cid) == 2 \
@@ -235,7 +216,9 @@ class Collector:
             node=ro.node, client_id=client_id, version=version, era=era,
             events=items.events(data, previous), stanza_totals=totals,
             members=[items.text(n) for n in _list(r["nodes"]) if isinstance(n, Atom)],
-            service=_service(r, era), waves=ro.waves, calls=ro.calls, warnings=warnings,
+            service=_service(API[era.config_api].service(r.get("services")),
+                             r.get("service_pid")),
+            waves=ro.waves, calls=ro.calls, warnings=warnings,
             loaded=loaded, stanza_source=stanza_source)
 
     async def _gated_wave(self, calls: Mapping[str, Call], loaded: frozenset[str]
@@ -278,50 +261,14 @@ class Collector:
     # ------------------------------------------------------------------ configuration
 
     def _config_calls(self, era: Era) -> dict[str, Call]:
-        calls: dict[str, Call] = {
+        """The era's configuration reads, the cluster id, the in-VM service, the domains."""
+        calls = {
             "cluster_id": Call("mongoose_cluster_id", "get_cached_cluster_id"),
             "service_pid": Call("erlang", "whereis", (_A(SERVICE),)),
+            **API[era.config_api].calls(era),
         }
         if era.has_domains:
             calls["domains"] = Call("mongoose_domain_core", "domains_count")
-        if era.config_api == "mongoose_config":
-            get = "get_opt"
-            calls.update({
-                "hosts": Call("mongoose_config", get, (_A("hosts"),)),
-                "host_types": Call("mongoose_config", get, (_A("host_types"),)),
-                "listen": Call("mongoose_config", get, (_A("listen"),)),
-                "pools": Call("mongoose_config", get, (_A("outgoing_pools"),)),
-                "services": Call("mongoose_config", "lookup_opt", (_A("services"),)),
-                "config_path": Call("mongoose_config", "get_config_path"),
-                "modules": Call("gen_mod", "loaded_modules_with_opts"),
-                "router_domains": Call("mongoose_router", "get_all_domains"),
-                "components": Call(era.component_api, "dirty_get_all_components",
-                                   (_A("all"),)),
-            })
-            if era.stanzas in ("exometer_if_configured", "instrumentation"):
-                calls["instrumentation"] = Call("mongoose_config", "lookup_opt",
-                                                (_A("instrumentation"),))
-        else:
-            ec = "ejabberd_config"
-            calls.update({
-                "hosts": Call(ec, "get_global_option", (_A("hosts"),)),
-                "listen": Call(ec, "get_local_option", (_A("listen"),)),
-                "services": Call(ec, "get_local_option", (_A("services"),)),
-                # gen_mod's module table (loaded_modules/1 of every host at once), with each
-                # module's options: {Host, Module, Opts}
-                "modules": Call("ets", "select", (_A("ejabberd_modules"), [(
-                    (_A("ejabberd_module"), (_A("$1"), _A("$2")), _A("$3")), [],
-                    [((_A("$2"), _A("$1"), _A("$3")),)])])),
-                "router_domains": Call("ejabberd_router", "dirty_get_all_domains"),
-            })
-            if era.has_domains:  # 5.0: hosts ++ host_types
-                calls["host_types"] = Call(ec, "get_global_option_or_default",
-                                           (_A("host_types"), []))
-            if era.has_pools:
-                calls["pools"] = Call(ec, "get_local_option_or_default",
-                                      (_A("outgoing_pools"), []))
-            if era.has_config_type:
-                calls["config_path"] = Call(ec, "get_config_path")
         return calls
 
     def _require(self, r: Mapping[str, Any], era: Era) -> None:
@@ -342,35 +289,15 @@ class Collector:
 
     def _modules(self, r: Mapping[str, Any], era: Era
                  ) -> tuple[list[Any], dict[Any, list[str]], dict[Any, Any]]:
-        """Host types (raw terms, in config order), their modules, and (5.1+) their options."""
+        """Host types (raw terms, in config order), their modules, and their options."""
         hts: list[Any] = _list(r["hosts"]) + _list(r.get("host_types"))
-        loaded: dict[Any, list[str]] = {ht: [] for ht in hts}
-        opts_by_ht: dict[Any, Any] = {}
-        reply = r["modules"]
-        if era.config_api == "mongoose_config":
-            if not isinstance(reply, dict):
-                raise NodeNotReady(f"{self.ro.node} gave a malformed module list")
-            for ht, mods in reply.items():
-                if ht in loaded and isinstance(mods, dict):
-                    loaded[ht] = sorted(m.name for m in mods if isinstance(m, Atom))
-                    opts_by_ht[ht] = mods
-        else:
-            if not isinstance(reply, list):
-                raise NodeNotReady(f"{self.ro.node} gave a malformed module list")
-            for row in reply:
-                if isinstance(row, tuple) and len(row) == 3 and row[0] in loaded \
-                        and isinstance(row[1], Atom):
-                    loaded[row[0]].append(row[1].name)
-                    opts_by_ht.setdefault(row[0], {})[row[1]] = row[2]
-        return hts, loaded, opts_by_ht
+        loaded, opts = API[era.config_api].modules(r["modules"], hts, self.ro.node)
+        return hts, loaded, opts
 
     @staticmethod
     def _instrumentation(r: Mapping[str, Any], era: Era) -> dict[Any, Any] | None:
-        instr = r.get("instrumentation")
-        if isinstance(instr, tuple) and len(instr) == 2 and instr[0] == _A("ok") \
-                and isinstance(instr[1], dict):
-            return instr[1]
-        return None
+        instr = ok_value(r.get("instrumentation"))
+        return instr if isinstance(instr, dict) else None
 
     # ------------------------------------------------------------------ dependent reads
 
@@ -487,16 +414,3 @@ class Collector:
                 return ms
         warnings.append("the node's uptime could not be read: it is left out")
         return None
-
-    @staticmethod
-    def _pools(reply: Any, era: Era) -> list[str] | None:
-        if isinstance(reply, Failed):
-            return None
-        out: list[str] = []
-        for p in _list(reply):
-            if era.config_api == "ejabberd_config":
-                if isinstance(p, tuple) and len(p) == 5:  # {Type, Scope, Tag, Opts, ConnOpts}
-                    out.append(items.text(p[0]))
-            elif isinstance(p, dict) and _A("type") in p:
-                out.append(items.text(p[_A("type")]))
-        return out

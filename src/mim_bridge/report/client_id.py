@@ -16,13 +16,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mim_bridge.util.atomic_file import StateFileProblem, read_bounded, remove_stale_temps
+from mim_bridge.util.atomic_file import (
+    StateFileProblem,
+    create_exclusively,
+    read_bounded,
+    remove_stale_temps,
+)
 from mim_bridge.report.errors import ClientIdError
 from mim_bridge.vocab.forms import UUID_RE, valid_cluster_id
 
@@ -129,27 +133,10 @@ def _remove_empty_directory(path: Path) -> bool:
 
 
 def _create_exclusively(state_file: Path, value: str) -> bool:
-    """Write ``value`` to a temp file and hard-link it into place; False if the file exists."""
-    directory = state_file.parent
-    if not directory.is_dir():
-        # Only a directory we create is ours to lock down (never chmod someone's home).
-        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        os.chmod(directory, DIR_MODE)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{state_file.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(value + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp_name, state_file)
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+    """Create the state file with ``value`` (0600; a directory we create, 0700); False if it
+    exists. Only a directory we create is ours to lock down (never chmod someone's home)."""
+    return create_exclusively(state_file, (value + "\n").encode("ascii"), mode=FILE_MODE,
+                              dir_mode=DIR_MODE)
 
 
 def _tighten(state_file: Path) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "create_exclusively",
     "StateFileProblem",
     "loads_json",
     "read_bounded",
@@ -129,23 +130,53 @@ def write_atomically(
     mode of a directory this call creates (an existing directory is left as it is).
     Raises ``OSError`` on failure; the previous content of ``path`` is then left untouched.
     """
-    directory = path.parent
-    _ensure_directory(directory, dir_mode)
+    _ensure_directory(path.parent, dir_mode)
     _remove_stale_temps(path)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+    tmp = _durable_temp(path, data, mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_directory(directory)
+    _fsync_directory(path.parent)
+
+
+def create_exclusively(path: Path, data: bytes, *, mode: int = 0o644,
+                       dir_mode: int | None = None) -> bool:
+    """Create ``path`` with ``data``, complete or not at all, unless it exists already.
+
+    Returns False (changing nothing) when another process created it first: the first writer
+    wins without a lock (a durable temp file hard-linked into place). Raises ``OSError``.
+    """
+    _ensure_directory(path.parent, dir_mode)
+    tmp = _durable_temp(path, data, mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    _fsync_directory(path.parent)
+    return True
+
+
+def _durable_temp(path: Path, data: bytes, mode: int) -> Path:
+    """A temp file next to ``path`` holding ``data``, with ``mode``, flushed to the disk."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
 
 
 def _ensure_directory(directory: Path, dir_mode: int | None) -> None:
