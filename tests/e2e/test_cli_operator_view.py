@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import re
 
-import launcher
 import pytest
 
+import launcher
 from conftest import PRIMARY, PRIVATE, Bridge, standin
-from mim_bridge.vocab.events import Event
+from mim_bridge.app.view.blocks import split_nodes
 from mim_bridge.pipeline.history import FILENAME
 from mim_bridge.report import read_report
+from mim_bridge.vocab.events import Event
 from mim_bridge.vocab.names import ALL_NAMES
-from mim_bridge.app.view.blocks import split_nodes
 from support.fake_ga import FakeGA
 from support.pages import ESC, assert_represented, blocks_of
 

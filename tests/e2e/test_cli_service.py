@@ -9,7 +9,6 @@ import subprocess
 import time
 
 import launcher
-
 from conftest import PRIMARY, PRIVATE, Bridge, standin, wait_until
 from mim_bridge.report import read_report
 from support.fake_ga import FakeGA
@@ -240,7 +239,7 @@ def test_check_never_loads_the_nodes_own_collector(bridge: Bridge, epmd: launche
 def test_both_console_scripts_are_installed() -> None:
     for script in ("bridge", "mim-metrics-bridge"):
         path = shutil.which(script)
-        if path is None or script == "bridge" and path.startswith("/usr/sbin"):
+        if path is None or (script == "bridge" and path.startswith("/usr/sbin")):
             continue
         result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
                                 check=False)

@@ -18,9 +18,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import launcher
 import pytest
 
+import launcher
 from conftest import PRIMARY, Bridge, standin, wait_until
 from mim_bridge.erldist import Atom, connect
 from support.fake_ga import FakeGA

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import launcher
 import pytest
 
+import launcher
 from mim_bridge.collect import Collector, NotMongooseIM, collect_cluster
 from mim_bridge.collect.crosscheck import collect_call, compare
 from mim_bridge.erldist import Atom, connect

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-import launcher
 import pytest
 
+import launcher
 from mim_bridge.erldist import (
     Atom,
     BadRpc,

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import launcher
 import pytest
 
+import launcher
 from mim_bridge.erldist import (
     Atom,
     ErldistError,

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import launcher
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import launcher
 from mim_bridge.erldist import etf
 from support import erlvm
 from support import etf_cases as C

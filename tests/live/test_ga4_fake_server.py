@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
 from mim_bridge.report import gate
 from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
 from support.fake_ga import read_records
 
 FAKE_GA = Path(__file__).resolve().parent.parent / "support" / "fake_ga.py"

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import launcher
 import pytest
+
+import launcher
 
 pytestmark = pytest.mark.live
 
@@ -390,7 +391,7 @@ def top_level_items(printed: str) -> list[str]:
             current = ""
         else:
             current += ch
-    return items + [current]
+    return [*items, current]
 
 
 class Checks:

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import launcher
 import pytest
+
+import launcher
 
 pytestmark = pytest.mark.live
 

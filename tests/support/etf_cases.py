@@ -376,7 +376,6 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "erlang"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import launcher
-
     from support import erlvm
 
     releases: dict[str, Any] = {}

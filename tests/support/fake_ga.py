@@ -46,6 +46,7 @@ Read a record file with :func:`read_records`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import signal
@@ -450,10 +451,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop_connection(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 # -- GA4 validation rules (a plausible subset of the real validation server) -----------------------
@@ -543,7 +542,7 @@ def _event_messages(i: int, event: Any) -> list[dict[str, str]]:
         )
     params = event.get("params", {})
     if not isinstance(params, dict):
-        return out + [_msg(f"events[{i}].params", "Params must be an object.", "VALUE_INVALID")]
+        return [*out, _msg(f"events[{i}].params", "Params must be an object.", "VALUE_INVALID")]
     if len(params) > 25:
         out.append(
             _msg(

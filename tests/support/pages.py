@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.app.view.blocks import ORDER
+from mim_bridge.vocab.events import Event
 
 ESC = "\x1b["
 

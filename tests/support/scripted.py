@@ -72,7 +72,7 @@ class ScriptedConnection:
             fut.set_result(self.evaluate(m, f, args))
         except NotLoadedCall:
             raise
-        except Exception as e:  # noqa: BLE001 - the scripted node's answer
+        except Exception as e:
             fut.set_exception(e)
         return fut
 

@@ -18,13 +18,13 @@ from mim_bridge.app import check
 from mim_bridge.collect import InVmService, NodeReport
 from mim_bridge.collect.eras import ERAS
 from mim_bridge.config import Config, load
-from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
 from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist.epmd import NodeInfo
-from mim_bridge.vocab.events import Event
-from mim_bridge.errors import ExitCode
 from mim_bridge.erldist.pool import NodePool
+from mim_bridge.errors import ExitCode
+from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
 from mim_bridge.report import ClientId
+from mim_bridge.vocab.events import Event
 from support.scripted import ScriptedConnection
 
 NODE = "mim1@localhost"

@@ -226,9 +226,9 @@ def test_once_with_an_unwritable_report_file_exits_8_naming_the_file(
     import os
 
     from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
-    from mim_bridge.vocab.events import Event
     from mim_bridge.report import ClientId
     from mim_bridge.util import atomic_file
+    from mim_bridge.vocab.events import Event
 
     async def prepared(self: Reporter, **kw: object) -> OutgoingReport:
         if problem == "a directory":  # became one after the startup check
@@ -271,8 +271,8 @@ SECRET = "Sup3rSecretApiKey_42"
 def test_no_log_line_carries_the_tracking_secret_at_the_highest_verbosity(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from mim_bridge.pipeline.reporter import OutgoingReport, Reporter
-    from mim_bridge.vocab.events import Event
     from mim_bridge.report import ClientId
+    from mim_bridge.vocab.events import Event
     from support.fake_ga import FakeGA
 
     async def prepared(self: Reporter, **kw: object) -> OutgoingReport:
@@ -317,8 +317,13 @@ def test_urls_and_tracebacks_are_redacted(capsys: pytest.CaptureFixture[str],
 
 def test_the_exit_status_table_is_read_off_the_error_classes() -> None:
     """docs/cli.md's exit statuses are the classes' (and erldist's, mapped once)."""
-    from mim_bridge.erldist import (CookieMismatch, HandshakeRefused, NameInUse, NodeNameError,
-                                    TlsError)
+    from mim_bridge.erldist import (
+        CookieMismatch,
+        HandshakeRefused,
+        NameInUse,
+        NodeNameError,
+        TlsError,
+    )
     from mim_bridge.errors import retry_can_help
     cases = [(NodeNameError("x"), 2, False), (TlsError("x"), 7, False),
              (CookieMismatch("x"), 4, False), (HandshakeRefused("x"), 4, False),

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from mim_bridge.collect import ALLOWED, Call, NotAllowed, ReadOnlyNode
 from mim_bridge.collect.collector import IDENTIFY, Collector
 from mim_bridge.collect.eras import ERAS
-from mim_bridge.erldist import Atom, Export
 from mim_bridge.collect.stanzas import exometer_call, prometheus_call
+from mim_bridge.erldist import Atom, Export
 
 
 class RecordingConnection:

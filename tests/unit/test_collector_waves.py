@@ -16,8 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.collect import Call, Collector, NodeNotReady, NotMongooseIM, ReadOnlyNode, \
-    collect_cluster
+from mim_bridge.collect import (
+    Call,
+    Collector,
+    NodeNotReady,
+    NotMongooseIM,
+    ReadOnlyNode,
+    collect_cluster,
+)
 from mim_bridge.collect.eras import ERAS
 from mim_bridge.erldist import Atom as A
 from mim_bridge.erldist import BadRpc, CallTimeout, Export
@@ -49,7 +55,7 @@ def release_of(era: str) -> list[str]:
         mods.remove("mod_http_notification")
     if names.index(era) >= names.index("5.1"):
         mods.remove("ejabberd_config")
-    return mods + ["mod_vcard", "service_mongoose_system_metrics"]
+    return [*mods, "mod_vcard", "service_mongoose_system_metrics"]
 
 
 def scripted(era: str = "6.2", extra: dict[tuple[str, str], Any] | None = None, *,
@@ -299,7 +305,7 @@ def test_a_wave_shares_one_deadline_and_says_the_call_timeout() -> None:
     message names the timeout (not the 0 s left of the wave's deadline)."""
 
     class Silent(ScriptedConnection):
-        def send_call(self, m: Any, f: Any, args: Any) -> "asyncio.Future[Any]":
+        def send_call(self, m: Any, f: Any, args: Any) -> asyncio.Future[Any]:
             return asyncio.get_running_loop().create_future()
 
         async def wait_reply(self, fut: Any, m: Any, f: Any, arity: int,

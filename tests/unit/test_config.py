@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mim_bridge.config import ConfigError, load, parse_bool
-from mim_bridge.vocab.durations import parse_duration
 from mim_bridge.ga4 import MONGOOSEIM_CI, MONGOOSEIM_PRODUCTION
+from mim_bridge.vocab.durations import parse_duration
 
 NODE = "mongooseim@localhost"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mim_bridge.config import load
 from mim_bridge.ga4 import (
     DEFAULT_ENDPOINT,
     MONGOOSEIM_CI,
@@ -19,7 +20,6 @@ from mim_bridge.ga4 import (
     resolve_endpoint,
     tracking_destination,
 )
-from mim_bridge.config import load
 from mim_bridge.ga4.destinations import collect_url
 
 

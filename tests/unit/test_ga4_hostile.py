@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, DeliveryError, Ga4Sender
-from mim_bridge.report import gate
 from mim_bridge.ga4.transport import ABORT_GRACE, BoundedTransport, post_once
+from mim_bridge.report import gate
+from mim_bridge.vocab.events import Event
 from support.fake_ga import FakeGA
 
 CID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"

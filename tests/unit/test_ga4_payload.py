@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import split_batches
 from mim_bridge.ga4.limits import (
     MAX_BODY_BYTES,
@@ -17,6 +16,7 @@ from mim_bridge.ga4.limits import (
     enforce_limits,
     safe_name,
 )
+from mim_bridge.vocab.events import Event
 from support.fake_ga import validation_messages
 
 CID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from mim_bridge.report import gate
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import (
     MONGOOSEIM_PRODUCTION,
     Destination,
@@ -21,6 +19,8 @@ from mim_bridge.ga4 import (
     tracking_destination,
 )
 from mim_bridge.ga4.spool import Spool
+from mim_bridge.report import gate
+from mim_bridge.vocab.events import Event
 from support.fake_ga import FakeGA
 
 CID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from mim_bridge.report import gate
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.ga4.transport import parse_retry_after
+from mim_bridge.report import gate
+from mim_bridge.vocab.events import Event
 
 URL = "http://127.0.0.1:9/mp/collect"
 EVENTS = [Event("host_count", {"value": 1})]

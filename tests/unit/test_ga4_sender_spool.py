@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.report import gate
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
 from mim_bridge.ga4.sender import describe_problems
 from mim_bridge.ga4.spool import Spool
+from mim_bridge.report import gate
+from mim_bridge.vocab.events import Event
 from mim_bridge.vocab.names import OSS_MODULES
 from support.fake_ga import FakeGA
 
@@ -118,7 +118,7 @@ def reports(draw: st.DrawFn) -> list[Event]:
     values = st.integers(-(2**63), 2**63) | st.text(max_size=150)
     keys = st.sampled_from(["value", "module", "backend", "uptime", "version", "stanza_type",
                             "total", "increment", "mode", "api_http", "api_client", "x"])
-    modules = st.sampled_from(sorted(OSS_MODULES)[:20] + ["mod_private"])
+    modules = st.sampled_from([*sorted(OSS_MODULES)[:20], "mod_private"])
     out = []
     for _ in range(draw(st.integers(0, 60))):
         name = draw(names)

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import SpoolError, split_batches
 from mim_bridge.ga4.payload import Batch
 from mim_bridge.ga4.spool import MAX_FILE_BYTES, Spool, SpoolEntry
+from mim_bridge.vocab.events import Event
 
 CID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"
 MID = "G-ABCD1234"

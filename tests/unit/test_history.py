@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from mim_bridge.pipeline import history
 from mim_bridge.config import Config, load
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import BatchOutcome, DeliveryReport
+from mim_bridge.pipeline import history
 from mim_bridge.pipeline.history import FILENAME, History, build_entry, record, report_digest
 from mim_bridge.report import read_report, write_report
 from mim_bridge.util.atomic_file import temp_files_for
+from mim_bridge.vocab.events import Event
 
 CID = "69fc3600-22d6-4e8e-8947-5ec2e7420051"
 MAIN, PRIVATE = "G-B4S18X6KY5", "G-PRIVATE0001"
@@ -93,7 +93,7 @@ def test_no_stanza_events_make_an_empty_stanza_record() -> None:
 
 
 def test_the_digest_matches_the_report_file_written_from_the_same_events(tmp_path: Path) -> None:
-    reports = [("a", node_events() + [Event("module_with_opt", {"module": "mod_acme"})]),
+    reports = [("a", [*node_events(), Event("module_with_opt", {"module": "mod_acme"})]),
                ("b", node_events(1, 2))]
     path = tmp_path / "r.json"
     write_report(path, *(events for _, events in reports))

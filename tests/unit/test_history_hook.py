@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from test_service import CID, A, B, FakeSession, make, node_report
 
+from mim_bridge.app.view.commands import run_local_command
 from mim_bridge.config import Config, load
 from mim_bridge.pipeline.history import FILENAME, History
 from mim_bridge.report import read_report
-from mim_bridge.app.view.commands import run_local_command
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge.erldist import nodename
-from mim_bridge.errors import ExitCode, exit_status
 from mim_bridge.app import identity as nodes
 from mim_bridge.app.identity import Identity, bridge_alive_name, identity_for, is_other_bridge
 from mim_bridge.app.statelock import (
@@ -27,6 +25,8 @@ from mim_bridge.app.statelock import (
     StateLock,
     held_by_other,
 )
+from mim_bridge.erldist import nodename
+from mim_bridge.errors import ExitCode, exit_status
 
 # --------------------------------------------------------------------------- the name
 

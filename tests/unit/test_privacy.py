@@ -20,10 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.report import gate
-from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender, tracking_destination
-from mim_bridge.report import resolve_client_id, write_report
+from mim_bridge.report import gate, resolve_client_id, write_report
+from mim_bridge.vocab.events import Event, ParamValue
 from support.fake_ga import FakeGA
 
 MARKER = "zqx"  # in every private string; in no allowlisted name, UUID, or GA4 id
@@ -206,7 +205,7 @@ def run_everything(ga: FakeGA, cfg: Config, tmp: Path) -> list[str]:
 
 
 def test_the_marker_is_not_part_of_any_allowed_name() -> None:
-    from mim_bridge.vocab.names import ALL_NAMES
     from mim_bridge.report.anonymise import KNOWN_EVENTS
+    from mim_bridge.vocab.names import ALL_NAMES
 
     assert not any(MARKER in n.lower() for n in ALL_NAMES | KNOWN_EVENTS)

@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.report import anonymise
-from mim_bridge.vocab import names as allowlist
 from mim_bridge.report.anonymise import KNOWN_EVENTS
+from mim_bridge.vocab import names as allowlist
+from mim_bridge.vocab.events import Event
 
 # MongooseIM 6.2.1's own collect output (shared/reference/observed-mim-6.2.1.txt).
 MIM_621_REPORT = [
@@ -54,7 +54,7 @@ def test_a_real_mongooseim_report_passes_unchanged() -> None:
 
 
 def test_the_gate_is_idempotent() -> None:
-    once = anonymise(MIM_621_REPORT + [Event("module_with_opt", {"module": "mod_acme"})]).events
+    once = anonymise([*MIM_621_REPORT, Event("module_with_opt", {"module": "mod_acme"})]).events
     assert anonymise(once).events == once
 
 

@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.vocab.forms import valid_cluster_id
 from mim_bridge.report import (
     ClientIdError,
     load_or_create_client_id,
     resolve_client_id,
 )
+from mim_bridge.vocab.forms import valid_cluster_id
 
 CLUSTER_ID = "a4151bfa-b479-439e-85d2-b3729e33ccfa"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.report import (
     DEFAULT_REPORT_FILENAME,
     ReportFileError,
@@ -22,6 +21,7 @@ from mim_bridge.report import (
 )
 from mim_bridge.util import atomic_file
 from mim_bridge.util.atomic_file import temp_files_for
+from mim_bridge.vocab.events import Event
 
 OLD = [Event("host_count", {"value": 1})]
 NEW = [

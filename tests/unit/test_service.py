@@ -21,19 +21,18 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from mim_bridge.collect.eras import ERAS, era_of_version
-from mim_bridge.collect import ClusterReport, InVmService, NodeReport
-from mim_bridge.config import Config, load
-from mim_bridge.pipeline.reporter import Reporter
-from mim_bridge.erldist import ConnectionLost, CookieMismatch
-from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
-from mim_bridge.erldist.pool import NodePool
-from mim_bridge.report import gate
-from mim_bridge.report import read_report
 from mim_bridge.app.service import Service, _startup, _supervise
-from mim_bridge.vocab.durations import format_duration
+from mim_bridge.collect import ClusterReport, InVmService, NodeReport
+from mim_bridge.collect.eras import ERAS, era_of_version
+from mim_bridge.config import Config, load
+from mim_bridge.erldist import ConnectionLost, CookieMismatch
+from mim_bridge.erldist.pool import NodePool
+from mim_bridge.ga4 import MONGOOSEIM_PRODUCTION, Ga4Sender
+from mim_bridge.pipeline.reporter import Reporter
 from mim_bridge.pipeline.totals import FILENAME, StanzaState
+from mim_bridge.report import gate, read_report
+from mim_bridge.vocab.durations import format_duration
+from mim_bridge.vocab.events import Event
 
 T = TypeVar("T")
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded
 from mim_bridge.pipeline.totals import FILENAME, NodeTotals, StanzaState, _parse
+from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded
 
 NODE = "mongooseim@localhost"
 GOOD = {"format": 1, "nodes": {NODE: {"totals": {"xmppMessageSent": 5}, "uptime": 300}}}

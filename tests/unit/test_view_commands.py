@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from mim_bridge.app import cli
+from mim_bridge.app.view.commands import run_local_command
 from mim_bridge.config import ConfigError, load, load_local
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4 import BatchOutcome, DeliveryReport
 from mim_bridge.pipeline.history import FILENAME, History, build_entry
 from mim_bridge.report import write_report
-from mim_bridge.app.view.commands import run_local_command
+from mim_bridge.vocab.events import Event
 
 CID = "69fc3600-22d6-4e8e-8947-5ec2e7420051"
 MAIN = "G-B4S18X6KY5"

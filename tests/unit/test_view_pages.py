@@ -19,10 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from test_privacy import adversarial_report, configs  # the privacy suite's generated inputs
 
-from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import BatchOutcome, DeliveryReport, split_batches
-from mim_bridge.pipeline.history import History, build_entry
-from mim_bridge.report import KNOWN_EVENTS, anonymise
 from mim_bridge.app.view.blocks import ORDER, human_uptime, split_nodes
 from mim_bridge.app.view.history_page import history_document, history_page
 from mim_bridge.app.view.report_page import (
@@ -33,6 +29,10 @@ from mim_bridge.app.view.report_page import (
     show_page,
 )
 from mim_bridge.app.view.terminal import ASCII_BARS, BARS, Style, bars_for, sparkline, wants_colour
+from mim_bridge.ga4 import BatchOutcome, DeliveryReport, split_batches
+from mim_bridge.pipeline.history import History, build_entry
+from mim_bridge.report import KNOWN_EVENTS, anonymise
+from mim_bridge.vocab.events import Event
 from support.pages import ESC, assert_represented, blocks_of, section
 
 EXPECTED = Path(__file__).resolve().parents[1] / "data" / "expected"

@@ -26,23 +26,23 @@ from collections.abc import Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from mim_bridge.app.identity import is_other_bridge
+from mim_bridge.app.wiring import build_pool
 from mim_bridge.collect import Call, CollectError, NodeReport, ReadOnlyNode, cross_check
 from mim_bridge.config import Config
-from mim_bridge.pipeline.reporter import Reporter
 from mim_bridge.erldist import Atom, Connection, ErldistError, NodeNotFound, epmd
 from mim_bridge.erldist.nodename import host_for_connect
 from mim_bridge.erldist.nodename import parse as parse_node_name
-from mim_bridge.vocab.events import Event
+from mim_bridge.erldist.pool import NodePool
 from mim_bridge.errors import ExitCode, exit_status, is_expected
 from mim_bridge.ga4 import Ga4Error, resolve_endpoint
 from mim_bridge.ga4.spool import Spool
-from mim_bridge.app.identity import is_other_bridge
-from mim_bridge.erldist.pool import NodePool
-from mim_bridge.report import anonymise
-from mim_bridge.vocab.forms import safe_version
-from mim_bridge.app.wiring import build_pool
+from mim_bridge.pipeline.reporter import Reporter
 from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
 from mim_bridge.pipeline.totals import StanzaState
+from mim_bridge.report import anonymise
+from mim_bridge.vocab.events import Event
+from mim_bridge.vocab.forms import safe_version
 
 __all__ = ["run_check"]
 

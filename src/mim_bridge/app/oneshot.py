@@ -15,11 +15,8 @@ import sys
 import threading
 from typing import TextIO
 
-from mim_bridge.config import Config
-from mim_bridge.errors import SendFailed
-from mim_bridge.pipeline.reporter import OutgoingReport, Reporter, request_bodies
-from mim_bridge.util.threads import in_thread
-from mim_bridge.ga4 import DeliveryError, split_batches, resolve_endpoint
+from mim_bridge.app.view.report_page import Outgoing, dry_run_document, dry_run_page
+from mim_bridge.app.view.terminal import Style, wants_colour
 from mim_bridge.app.wiring import (
     build_pool,
     build_sender,
@@ -27,11 +24,14 @@ from mim_bridge.app.wiring import (
     reporting_allowed,
     sending,
 )
+from mim_bridge.config import Config
 from mim_bridge.erldist.pool import NodePool
+from mim_bridge.errors import SendFailed
+from mim_bridge.ga4 import DeliveryError, resolve_endpoint, split_batches
+from mim_bridge.pipeline.reporter import OutgoingReport, Reporter, request_bodies
 from mim_bridge.pipeline.totals import FILENAME as STATE_FILENAME
 from mim_bridge.pipeline.totals import StanzaState
-from mim_bridge.app.view.report_page import Outgoing, dry_run_document, dry_run_page
-from mim_bridge.app.view.terminal import Style, wants_colour
+from mim_bridge.util.threads import in_thread
 
 __all__ = ["run_dry_run", "run_once", "run_validate"]
 

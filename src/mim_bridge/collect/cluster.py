@@ -14,9 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from mim_bridge.collect.collector import Collector, NodeReport
 from mim_bridge.erldist import Connection
 from mim_bridge.errors import is_expected
-from mim_bridge.collect.collector import Collector, NodeReport
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ async def collect_cluster(get_connection: GetConnection, seeds: Sequence[str],
 
         results = await asyncio.gather(*(one(n) for n in others), return_exceptions=True)
         failures: dict[str, list[str]] = {}
-        for node, res in zip(others, results):
+        for node, res in zip(others, results, strict=True):
             if isinstance(res, NodeReport):
                 reports.append(res)
             elif isinstance(res, Exception) and is_expected(res):

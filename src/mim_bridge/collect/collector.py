@@ -29,15 +29,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mim_bridge.erldist import Atom, Connection, Export, Pid
-from mim_bridge.vocab.events import Event
-from mim_bridge.vocab.names import METRICS_MODULES
-from mim_bridge.vocab.forms import safe_version
 from mim_bridge.collect import items, module_metrics, stanzas
-from mim_bridge.collect.eras import Era, detect, era_of_version, newer_than_known
 from mim_bridge.collect.config_api import API, SERVICE, ServiceOptions, ok_value
+from mim_bridge.collect.eras import Era, detect, era_of_version, newer_than_known
 from mim_bridge.collect.errors import NodeNotReady, NotMongooseIM
 from mim_bridge.collect.readonly import Call, Failed, ReadOnlyNode
+from mim_bridge.erldist import Atom, Connection, Export, Pid
+from mim_bridge.vocab.events import Event
+from mim_bridge.vocab.forms import safe_version
+from mim_bridge.vocab.names import METRICS_MODULES
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class Collector:
                     warnings.append(f"{m} reports options this bridge does not know; it is "
                                     "reported without them")
                 continue
-            for ht, name in zip(hts, names):
+            for ht, name in zip(hts, names, strict=True):
                 mods = opts_by_ht.get(ht)
                 opts = mods.get(_A(m)) if isinstance(mods, dict) else None
                 out[(name, m)] = module_metrics.config_metrics_before_51(m, opts) \
@@ -369,8 +369,8 @@ class Collector:
             r = await self.ro.wave(singles)
             attributes = [r[f"a/{m}"] for m in modules]
             exported = [r[f"e/{m}"] for m in modules]
-        return ({m: items.behaviours(a) for m, a in zip(modules, _list(attributes))},
-                {m: e is True for m, e in zip(modules, _list(exported))})
+        return ({m: items.behaviours(a) for m, a in zip(modules, _list(attributes), strict=False)},
+                {m: e is True for m, e in zip(modules, _list(exported), strict=False)})
 
     async def _components(self, r2: Mapping[str, Any], batch: Call | None,
                           warnings: list[str]) -> int:
@@ -383,7 +383,7 @@ class Collector:
             return sum(len(_list(c)) for c in reply)
         fun, domains, nodes = batch.args
         r = await self.ro.wave({f"c/{i}": Call(fun.module.name, fun.function.name, (d, n))
-                                for i, (d, n) in enumerate(zip(domains, nodes))})
+                                for i, (d, n) in enumerate(zip(domains, nodes, strict=True))})
         failed = [v for v in r.values() if isinstance(v, Failed)]
         if failed:
             warnings.append(f"{len(failed)} of {len(r)} component lookups failed; they are "

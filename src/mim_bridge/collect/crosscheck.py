@@ -21,11 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mim_bridge.erldist import Atom
-from mim_bridge.vocab.events import Event
 from mim_bridge.collect import items
 from mim_bridge.collect.eras import Era
 from mim_bridge.collect.readonly import Call, Failed, ReadOnlyNode
+from mim_bridge.erldist import Atom
+from mim_bridge.vocab.events import Event
 
 COLLECTOR = "mongoose_system_metrics_collector"
 _CLUSTER_UA = {"node_number": "number_of_nodes", "version": "mim_version",

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mim_bridge.collect.eras import Era
 from mim_bridge.erldist import Atom, ImproperList
 from mim_bridge.vocab.events import Event, ParamValue
-from mim_bridge.vocab.names import STANZA_TYPES
-from mim_bridge.collect.eras import Era
 from mim_bridge.vocab.forms import format_uptime
+from mim_bridge.vocab.names import STANZA_TYPES
 
 COWBOY = "ejabberd_cowboy"
 TLS_MODES = ("starttls", "starttls_required", "tls")  # the order 3.6-5.0 looks for them

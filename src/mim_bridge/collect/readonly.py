@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mim_bridge.erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
 from mim_bridge.collect.errors import NotAllowed
+from mim_bridge.erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
 
 # (module, function, arity) of every read-only function the collector may call.
 ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
@@ -200,7 +200,7 @@ class ReadOnlyNode:
             if isinstance(reply, Failed) and reply.timed_out:
                 return {k: self._timeout(calls[k]) for k in keys}
             return await self._each(calls)  # one undecodable reply fails only its own call
-        return {k: _result(r, calls[k]) for k, r in zip(keys, reply)}
+        return {k: _result(r, calls[k]) for k, r in zip(keys, reply, strict=True)}
 
     def _timeout(self, call: Call) -> Failed:
         return Failed(None, f"{call} on {self.node} did not answer within "

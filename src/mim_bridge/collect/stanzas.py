@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mim_bridge.collect.readonly import Call
 from mim_bridge.erldist import Atom, Export
 from mim_bridge.vocab.names import STANZA_TYPES
-from mim_bridge.collect.readonly import Call
 
 _ANY = Atom("_")
 # stanza type -> (direction, kind)
@@ -69,7 +69,7 @@ def sum_exometer(reply: Any) -> dict[str, int] | None:
     if not (isinstance(reply, list) and len(reply) == len(STANZA_TYPES)):
         return None
     totals: dict[str, int] = {}
-    for t, entries in zip(STANZA_TYPES, reply):
+    for t, entries in zip(STANZA_TYPES, reply, strict=True):
         if not isinstance(entries, list):
             return None
         total = 0
@@ -88,7 +88,7 @@ def sum_prometheus(reply: Any) -> dict[str, int] | None:
     if not (isinstance(reply, list) and len(reply) == len(STANZA_TYPES)):
         return None
     totals: dict[str, int] = {}
-    for t, entries in zip(STANZA_TYPES, reply):
+    for t, entries in zip(STANZA_TYPES, reply, strict=True):
         if not isinstance(entries, list):
             return None
         totals[t] = int(sum(e[1] for e in entries if isinstance(e, tuple) and len(e) == 2

@@ -74,7 +74,7 @@ def _nodes(raw: object) -> tuple[str, ...]:
 
 def _text(raw: object) -> str:
     if isinstance(raw, (dict, list, bool)):
-        raise ValueError("expected a string")  # noqa: TRY004 - the parsers' contract
+        raise ValueError("expected a string")
     text = str(raw).strip()
     if not text:
         raise ValueError("must not be empty")
@@ -169,7 +169,7 @@ def parse_listen(raw: object) -> tuple[str, int]:
 def _count(low: int, high: int) -> Callable[[object], int]:
     def parse(raw: object) -> int:
         if isinstance(raw, bool):
-            raise ValueError("expected a whole number")  # noqa: TRY004 - the parsers' contract
+            raise ValueError("expected a whole number")
         try:
             value = int(str(raw).strip())
         except ValueError:

@@ -441,10 +441,7 @@ async def connect(node: str, cookie: str | None = None, *, timeout: float = 5.0,
     (:mod:`.budget`).
     """
     target = nodename.parse(node)
-    if name and "@" in name:
-        own = nodename.parse(name)
-    else:
-        own = nodename.own_name(target, name)
+    own = nodename.parse(name) if name and "@" in name else nodename.own_name(target, name)
     if cookie is None:
         cookie = read_cookie()
     budget = MemoryBudget(max_reply_memory)

@@ -249,7 +249,7 @@ class _Decoder:
             p = self.need(n)
             self.charge(COST_BYTES + n)
             return bytes(data[p:p + n])
-        if tag == SMALL_TUPLE_EXT or tag == LARGE_TUPLE_EXT:
+        if tag in (SMALL_TUPLE_EXT, LARGE_TUPLE_EXT):
             n = data[self.need(1)] if tag == SMALL_TUPLE_EXT else _u32(data, self.need(4))[0]
             if n > self.end - self.pos:  # each element takes at least one byte
                 raise DecodeError(f"tuple arity {n} exceeds the remaining input")
@@ -309,7 +309,7 @@ class _Decoder:
                 return float(data[p:p + 31].split(b"\0", 1)[0])
             except ValueError as e:
                 raise DecodeError("malformed FLOAT_EXT") from e
-        if tag == SMALL_BIG_EXT or tag == LARGE_BIG_EXT:
+        if tag in (SMALL_BIG_EXT, LARGE_BIG_EXT):
             n = data[self.need(1)] if tag == SMALL_BIG_EXT else _u32(data, self.need(4))[0]
             sign = data[self.need(1)]
             p = self.need(n)
@@ -330,7 +330,7 @@ class _Decoder:
             # only the high `bits` bits of the last byte count (binary_to_term drops the rest)
             last = data[p + n - 1] & (0xFF00 >> bits) & 0xFF
             return BitBinary(bytes(data[p:p + n - 1]) + bytes((last,)), bits)
-        if tag == NEW_PID_EXT or tag == PID_EXT:
+        if tag in (NEW_PID_EXT, PID_EXT):
             self.charge(COST_NODE_OBJ)
             node = self.atom(depth + 1)
             p = self.need(12 if tag == NEW_PID_EXT else 9)
@@ -346,7 +346,7 @@ class _Decoder:
             p = self.need(8 if tag == NEW_PORT_EXT else 5)
             creation = _u32(data, p + 4)[0] if tag == NEW_PORT_EXT else data[p + 4]
             return Port(node, _u32(data, p)[0], creation)
-        if tag == NEWER_REFERENCE_EXT or tag == NEW_REFERENCE_EXT:
+        if tag in (NEWER_REFERENCE_EXT, NEW_REFERENCE_EXT):
             n = _u16(data, self.need(2))[0]
             if n > 5:
                 raise DecodeError(f"reference with {n} id words")

@@ -52,7 +52,7 @@ class Atom:
 
     name: str
 
-    def __new__(cls, name: str) -> Atom:  # noqa: PYI034 - returns interned instances
+    def __new__(cls, name: str) -> Atom:
         atom = cls._interned.get(name)
         if atom is None:
             atom = object.__new__(cls)

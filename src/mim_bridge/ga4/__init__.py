@@ -28,6 +28,7 @@ from mim_bridge.ga4.errors import (
 )
 from mim_bridge.ga4.limits import LimitFix
 from mim_bridge.ga4.payload import Batch, Batches, build_body, encode_body, split_batches
+from mim_bridge.ga4.validation import ValidationMessage
 
 if TYPE_CHECKING:
     from mim_bridge.ga4.sender import (
@@ -40,23 +41,13 @@ if TYPE_CHECKING:
 
 _LAZY = {"BatchOutcome", "DeliveryReport", "DestinationResult", "Ga4Sender", "describe_problems"}
 
-
-def __getattr__(name: str) -> Any:
-    # The sender pulls in requests and tenacity (~65 ms): load it only when something is sent,
-    # so `--dry-run` and `--check` start fast.
-    if name in _LAZY:
-        from mim_bridge.ga4 import sender
-
-        return getattr(sender, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-from mim_bridge.ga4.validation import ValidationMessage
-
 __all__ = [
     "DEFAULT_ENDPOINT",
     "MONGOOSEIM_CI",
     "MONGOOSEIM_PRODUCTION",
     "Batch",
     "BatchOutcome",
+    "Batches",
     "DeliveryError",
     "DeliveryReport",
     "Destination",
@@ -65,7 +56,6 @@ __all__ = [
     "Ga4Error",
     "Ga4Sender",
     "LimitFix",
-    "Batches",
     "RejectedError",
     "RetryableDeliveryError",
     "SpoolError",
@@ -77,7 +67,17 @@ __all__ = [
     "describe_problems",
     "destinations_for",
     "encode_body",
-    "split_batches",
     "resolve_endpoint",
+    "split_batches",
     "tracking_destination",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The sender pulls in requests and tenacity (~65 ms): load it only when something is sent,
+    # so `--dry-run` and `--check` start fast.
+    if name in _LAZY:
+        from mim_bridge.ga4 import sender
+
+        return getattr(sender, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

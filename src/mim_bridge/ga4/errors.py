@@ -35,6 +35,7 @@ __all__ = [
 
 from mim_bridge.errors import BridgeError, LocalFilesError, UsageError
 
+
 class Ga4Error(BridgeError):
     """Root of the GA4 package's errors."""
 

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.limits import (
     MAX_BODY_BYTES,
     MAX_EVENTS_PER_REQUEST,
     LimitFix,
     enforce_limits,
 )
+from mim_bridge.vocab.events import Event
 
 __all__ = ["Batch", "Batches", "build_body", "encode_body", "split_batches"]
 

@@ -52,7 +52,6 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from mim_bridge import __version__
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.destinations import Destination, collect_url, debug_endpoint, resolve_endpoint
 from mim_bridge.ga4.errors import (
     DeliveryError,
@@ -74,6 +73,7 @@ from mim_bridge.ga4.transport import (
 )
 from mim_bridge.ga4.validation import ValidationMessage, from_fixes, parse_validation_response
 from mim_bridge.util.atomic_file import StateFileProblem, loads_json
+from mim_bridge.vocab.events import Event
 from mim_bridge.vocab.forms import valid_cluster_id
 
 __all__ = [

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.destinations import is_measurement_id
 from mim_bridge.ga4.errors import SpoolError
 from mim_bridge.ga4.limits import MAX_BODY_BYTES
@@ -46,6 +45,7 @@ from mim_bridge.util.atomic_file import (
     remove_stale_temps,
     write_atomically,
 )
+from mim_bridge.vocab.events import Event
 
 __all__ = [
     "DEFAULT_MAX_BATCHES",

@@ -339,7 +339,7 @@ class BoundedTransport:
             _local.watch = watch
             try:
                 result.append(self._exchange(url, body, timeout, max_answer, watch))
-            except BaseException as exc:  # noqa: BLE001 - handed over to the caller
+            except BaseException as exc:
                 result.append(exc)
             finally:
                 _local.watch = None
@@ -398,7 +398,7 @@ def _read_answer(
                 break
             chunks.append(chunk)
             size += len(chunk)
-    except Exception:  # noqa: BLE001 - a broken body leaves the status standing
+    except Exception:
         return b"".join(chunks), "timeout" if watch.expired else "connection"
     data = b"".join(chunks)
     if size > limit:

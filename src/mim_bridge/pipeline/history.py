@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.ga4.payload import split_batches
 from mim_bridge.report.anonymise import anonymise
 from mim_bridge.util.atomic_file import write_atomically
+from mim_bridge.vocab.events import Event
 
 if TYPE_CHECKING:
     from mim_bridge.config import Config

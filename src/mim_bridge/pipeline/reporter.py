@@ -22,12 +22,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from mim_bridge.pipeline import consent, history
 from mim_bridge.collect import ClusterReport, NodeReport, collect_cluster
 from mim_bridge.config import Config
-from mim_bridge.vocab.events import Event
-from mim_bridge.ga4 import split_batches
 from mim_bridge.erldist.pool import NodePool
+from mim_bridge.ga4 import split_batches
+from mim_bridge.pipeline import consent, history
+from mim_bridge.pipeline.totals import NodeTotals, StanzaState, uptime_seconds
 from mim_bridge.report import (
     DEFAULT_STATE_FILENAME,
     ClientId,
@@ -35,8 +35,8 @@ from mim_bridge.report import (
     resolve_client_id,
     write_report,
 )
-from mim_bridge.pipeline.totals import NodeTotals, StanzaState, uptime_seconds
 from mim_bridge.util.threads import in_thread
+from mim_bridge.vocab.events import Event
 
 if TYPE_CHECKING:
     from mim_bridge.ga4 import DeliveryReport, Ga4Sender

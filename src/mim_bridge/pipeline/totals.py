@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded, write_atomically
 from mim_bridge.vocab import forms
 from mim_bridge.vocab.events import Event
-from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bounded, write_atomically
 
 __all__ = ["NodeTotals", "StanzaState", "uptime_seconds"]
 
@@ -117,12 +117,12 @@ def _parse(doc: Any) -> dict[str, NodeTotals]:
     """The totals in *doc*, checked type by type; ValueError for anything else."""
     nodes = doc.get("nodes") if isinstance(doc, dict) and doc.get("format") == _FORMAT else None
     if not isinstance(nodes, dict):
-        raise ValueError("unknown format")  # noqa: TRY004 - the loader's contract is ValueError
+        raise ValueError("unknown format")
     out: dict[str, NodeTotals] = {}
     for node, entry in nodes.items():
         totals = entry.get("totals") if isinstance(entry, dict) else None
         if not isinstance(totals, dict):
-            raise ValueError("a node without totals")  # noqa: TRY004 - as above
+            raise ValueError("a node without totals")
         uptime = entry.get("uptime")
         out[str(node)] = NodeTotals({str(k): _counter(v) for k, v in totals.items()},
                                     None if uptime is None else _counter(uptime))

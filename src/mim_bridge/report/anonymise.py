@@ -24,8 +24,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.vocab import names
+from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.vocab.forms import API_VERSION_RE, UPTIME_RE, safe_version
 
 __all__ = ["KNOWN_EVENTS", "AnonymisedReport", "anonymise", "gate"]

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mim_bridge.report.errors import ClientIdError
 from mim_bridge.util.atomic_file import (
     StateFileProblem,
     create_exclusively,
     read_bounded,
     remove_stale_temps,
 )
-from mim_bridge.report.errors import ClientIdError
 from mim_bridge.vocab.forms import UUID_RE, valid_cluster_id
 
 __all__ = [

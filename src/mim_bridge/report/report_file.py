@@ -14,10 +14,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.report.anonymise import anonymise
-from mim_bridge.util.atomic_file import write_atomically
 from mim_bridge.report.errors import ReportFileError
+from mim_bridge.util.atomic_file import write_atomically
+from mim_bridge.vocab.events import Event
 
 __all__ = ["DEFAULT_REPORT_FILENAME", "read_report", "write_report"]
 

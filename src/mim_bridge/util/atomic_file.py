@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "create_exclusively",
     "StateFileProblem",
+    "create_exclusively",
     "loads_json",
     "read_bounded",
     "remove_stale_temps",

@@ -4,6 +4,7 @@ hold the process up."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -23,14 +24,12 @@ async def in_thread(fn: Callable[[], T], name: str) -> T:
     def run() -> None:
         try:
             result = fn()
-        except BaseException as e:  # noqa: BLE001 - handed over to the awaiting task
+        except BaseException as e:
             settle = functools.partial(_fail, fut, e)
         else:
             settle = functools.partial(_succeed, fut, result)
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the process is shutting down
             loop.call_soon_threadsafe(settle)
-        except RuntimeError:
-            pass  # the loop is gone: the process is shutting down
 
     threading.Thread(target=run, name=name, daemon=True).start()
     return await fut

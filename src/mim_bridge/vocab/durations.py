@@ -25,7 +25,7 @@ def parse_duration(raw: object, *, bare_unit: float = 0.001) -> float:
     Raises ValueError (the option parsers' contract) with a message saying what to write.
     """
     if isinstance(raw, bool):
-        raise ValueError(_HELP)  # noqa: TRY004 - ValueError is the parsers' contract
+        raise ValueError(_HELP)
     if isinstance(raw, (int, float)):
         try:
             value = float(raw) * bare_unit

@@ -11,7 +11,6 @@ replaced by a neutral token, never passed through. Adding a name is a deliberate
 
 from __future__ import annotations
 
-
 # Modules that implement the ``mongoose_module_metrics`` behaviour in some release 3.6.0-6.8.0.
 # These are the modules MongooseIM itself reports in ``module_with_opt`` events.
 METRICS_MODULES: frozenset[str] = frozenset(

@@ -18,7 +18,7 @@ _HELP = "expected a size such as 262144, 256k, 16M or 16MiB"
 def parse_size(raw: object) -> int:
     """Bytes; raises ValueError (the option parsers' contract) saying what to write."""
     if isinstance(raw, bool):
-        raise ValueError(_HELP)  # noqa: TRY004 - ValueError is the parsers' contract
+        raise ValueError(_HELP)
     m = _SIZE.fullmatch(str(raw).strip().replace("_", ""))
     if m is None:
         raise ValueError(_HELP)

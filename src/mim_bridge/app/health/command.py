@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from mim_bridge.util.localfiles import MAX_CONFIG_FILE, FileRefused, default_state_dir, read_bounded
 from mim_bridge.app.health.status import FILENAME, StatusError, assess, read_status
+from mim_bridge.util.localfiles import MAX_CONFIG_FILE, FileRefused, default_state_dir, read_bounded
 
 __all__ = ["USAGE", "main", "state_dir"]
 

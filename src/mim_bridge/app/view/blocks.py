@@ -18,9 +18,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mim_bridge.vocab.events import Event, ParamValue
-from mim_bridge.report import anonymise
 from mim_bridge.app.view.terminal import Cell, Style, columns
+from mim_bridge.report import anonymise
+from mim_bridge.vocab.events import Event, ParamValue
 
 __all__ = ["ORDER", "answer", "gate_nodes", "headline", "human_uptime", "node_block",
            "split_nodes"]

@@ -15,14 +15,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from mim_bridge.config import BY_NAME, LocalConfig, load_local
-from mim_bridge.errors import ExitCode
-from mim_bridge.pipeline.history import History, report_digest
-from mim_bridge.report import ReportFileError, read_report
 from mim_bridge.app.view.blocks import split_nodes
 from mim_bridge.app.view.history_page import history_document, history_page
 from mim_bridge.app.view.report_page import show_document, show_page
 from mim_bridge.app.view.terminal import Style, bars_for, wants_colour
+from mim_bridge.config import BY_NAME, LocalConfig, load_local
+from mim_bridge.errors import ExitCode
+from mim_bridge.pipeline.history import History, report_digest
+from mim_bridge.report import ReportFileError, read_report
 
 __all__ = ["run_local_command"]
 
@@ -88,7 +88,7 @@ def run_local_command(prog: str, command: str, argv: Sequence[str], *,
             text = _show(cfg, args["format"], style)
         else:
             text = _history(cfg, args["format"], args["last"], style, bars_for(out), prog)
-    except Exception as e:  # noqa: BLE001 - every error ends as one line and an exit status
+    except Exception as e:
         from mim_bridge.errors import exit_status
         code = exit_status(e)
         message = str(e) if code is not ExitCode.INTERNAL else (

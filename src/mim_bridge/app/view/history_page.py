@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mim_bridge.vocab.names import STANZA_TYPES
 from mim_bridge.app.view.blocks import answer
 from mim_bridge.app.view.report_page import utc_text
 from mim_bridge.app.view.terminal import Cell, Style, columns, sparkline
+from mim_bridge.vocab.names import STANZA_TYPES
 
 __all__ = ["history_document", "history_page"]
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mim_bridge.vocab.events import Event
 from mim_bridge.app.view.blocks import answer, gate_nodes, node_block
 from mim_bridge.app.view.terminal import Cell, Style, columns
+from mim_bridge.vocab.events import Event
 
 __all__ = ["Outgoing", "dry_run_document", "dry_run_page", "show_document", "show_page",
            "utc_text"]
