@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+__all__ = ["main"]
+
 
 def main() -> int:
     argv = sys.argv[1:]

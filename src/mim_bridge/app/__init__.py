@@ -7,3 +7,5 @@ are this installation's node name and state-directory lock; :mod:`.health` (the 
 ``/healthz``, ``/metrics``, the ``health`` command) and :mod:`.view` (``show``, ``history`` and
 the ``--dry-run`` pages) are what an operator sees.
 """
+
+__all__: list[str] = []

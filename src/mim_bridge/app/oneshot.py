@@ -1,8 +1,9 @@
 """The one-shot modes: ``--once`` (report now), ``--dry-run`` (print it), ``--validate``.
 
-They share the service's pipeline (:class:`mim_bridge.pipeline.reporter.Reporter`) and differ only in the
-last step. ``--dry-run`` prints on stdout exactly the request bodies ``--once`` would POST (JSON
-Lines, one body per line, identical for every tracking id) and writes nothing but the client id;
+They share the service's pipeline (:class:`mim_bridge.pipeline.reporter.Reporter`) and differ
+only in the last step. ``--dry-run`` prints on stdout exactly the request bodies ``--once``
+would POST (JSON Lines, one body per line, identical for every tracking id) and writes nothing
+but the client id;
 ``--format table|json`` prints the same report as a page or a document per node instead.
 """
 

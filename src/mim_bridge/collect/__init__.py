@@ -12,5 +12,6 @@ from mim_bridge.collect.crosscheck import CrossCheck, cross_check
 from mim_bridge.collect.errors import CollectError, NodeNotReady, NotAllowed, NotMongooseIM
 from mim_bridge.collect.readonly import ALLOWED, Call, ReadOnlyNode
 
-__all__ = ["ALLOWED", "Call", "ClusterReport", "CollectError", "Collector", "CrossCheck", "InVmService",
-           "NodeNotReady", "NodeReport", "NotAllowed", "NotMongooseIM", "ReadOnlyNode", "collect_cluster", "cross_check"]
+__all__ = ["ALLOWED", "Call", "ClusterReport", "CollectError", "Collector", "CrossCheck",
+           "InVmService", "NodeNotReady", "NodeReport", "NotAllowed", "NotMongooseIM",
+           "ReadOnlyNode", "collect_cluster", "cross_check"]

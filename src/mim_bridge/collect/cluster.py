@@ -18,6 +18,8 @@ from mim_bridge.collect.collector import Collector, NodeReport
 from mim_bridge.erldist import Connection
 from mim_bridge.errors import is_expected
 
+__all__ = ["EXAMPLES", "ClusterReport", "GetConnection", "collect_cluster"]
+
 log = logging.getLogger(__name__)
 
 GetConnection = Callable[[str], Awaitable[Connection]]

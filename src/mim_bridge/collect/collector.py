@@ -39,6 +39,8 @@ from mim_bridge.vocab.events import Event
 from mim_bridge.vocab.forms import safe_version
 from mim_bridge.vocab.names import METRICS_MODULES
 
+__all__ = ["ALWAYS_LOADED", "IDENTIFY", "Collector", "InVmService", "NodeReport"]
+
 log = logging.getLogger(__name__)
 
 _A = Atom

@@ -27,6 +27,8 @@ from mim_bridge.collect.readonly import Call, Failed, ReadOnlyNode
 from mim_bridge.erldist import Atom
 from mim_bridge.vocab.events import Event
 
+__all__ = ["COLLECTOR", "CrossCheck", "Item", "collect_call", "compare", "cross_check"]
+
 COLLECTOR = "mongoose_system_metrics_collector"
 _CLUSTER_UA = {"node_number": "number_of_nodes", "version": "mim_version",
                "component": "number_of_components", "config_type": "config_type"}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from mim_bridge.errors import BridgeError, ExitCode, Unreachable
 
+__all__ = ["CollectError", "NodeNotReady", "NotAllowed", "NotMongooseIM"]
+
 
 class CollectError(BridgeError):
     """Root of the collector's own errors."""

@@ -24,6 +24,11 @@ from mim_bridge.vocab.events import Event, ParamValue
 from mim_bridge.vocab.forms import format_uptime
 from mim_bridge.vocab.names import STANZA_TYPES
 
+__all__ = ["COWBOY", "TLS_MODES", "Listener", "NodeData", "api_handlers", "behaviours",
+           "cluster_params", "config_type", "count", "custom_module_count", "events", "flatten",
+           "listeners", "metrics_modules", "module_params", "param", "proplist", "stanza_events",
+           "text", "tls_options", "transports"]
+
 COWBOY = "ejabberd_cowboy"
 TLS_MODES = ("starttls", "starttls_required", "tls")  # the order 3.6-5.0 looks for them
 _MAX_TEXT = 1024  # longer texts are no known name: cut, the anonymity gate drops them anyway
@@ -91,7 +96,7 @@ def flatten(term: Any, _depth: int = 0) -> list[Any]:
 
 @dataclass(frozen=True)
 class Listener:
-    """A listener, normalised from the 5.1+ map or the 3.6-5.0 ``{{Port, IP, Proto}, Mod, Opts}``."""
+    """A listener, normalised from the 5.1+ map or 3.6-5.0's ``{{Port, IP, Proto}, Mod, Opts}``."""
 
     module: str
     proto: str

@@ -24,6 +24,9 @@ from typing import Any
 
 from mim_bridge.erldist import Atom
 
+__all__ = ["DEFAULTS_BEFORE_51", "EVENT_PUSHER", "KEYS", "config_metrics",
+           "config_metrics_before_51", "get_value", "knows"]
+
 _NONE: list[tuple[Atom, Atom]] = [(Atom("none"), Atom("none"))]
 
 # module -> the option keys its config_metrics/1 reads (MongooseIM 5.1-6.8)

@@ -26,6 +26,8 @@ from typing import Any
 from mim_bridge.collect.errors import NotAllowed
 from mim_bridge.erldist import Atom, BadRpc, CallError, CallTimeout, Connection, DecodeError, Export
 
+__all__ = ["ALLOWED", "ARG_RULES", "BATCHERS", "NEVER_RAISE", "Call", "Failed", "ReadOnlyNode"]
+
 # (module, function, arity) of every read-only function the collector may call.
 ALLOWED: frozenset[tuple[str, str, int]] = frozenset({
     # VM facts, and what the release contains and has loaded (era detection without calling
@@ -90,9 +92,9 @@ ARG_RULES: dict[tuple[str, str, int], Callable[[tuple[Any, ...]], bool]] = {
     ("ets", "select", 2): lambda args: args[0] == Atom("ejabberd_modules"),
 }
 
-# Batched reads: ``lists:map(fun M:F/1, Xs)``, ``lists:zipwith(fun M:F/2, Xs, Ys)`` (and zipwith3) apply one
-# allowed function to many arguments inside one call. Only an export fun (``fun M:F/A``) whose
-# M:F/A is itself allowed may be passed; never a closure.
+# Batched reads: ``lists:map(fun M:F/1, Xs)``, ``lists:zipwith(fun M:F/2, Xs, Ys)`` (and
+# zipwith3) apply one allowed function to many arguments inside one call. Only an export fun
+# (``fun M:F/A``) whose M:F/A is itself allowed may be passed; never a closure.
 BATCHERS: dict[tuple[str, str, int], int] = {
     ("lists", "map", 2): 1, ("lists", "zipwith", 3): 2, ("lists", "zipwith3", 4): 3}
 

@@ -24,6 +24,9 @@ from mim_bridge.collect.readonly import Call
 from mim_bridge.erldist import Atom, Export
 from mim_bridge.vocab.names import STANZA_TYPES
 
+__all__ = ["SCHEMES", "ZEROS", "exometer_call", "prometheus_call", "source", "sum_exometer",
+           "sum_prometheus"]
+
 _ANY = Atom("_")
 # stanza type -> (direction, kind)
 _PARTS: dict[str, tuple[str, str]] = {

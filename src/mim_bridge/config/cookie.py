@@ -3,8 +3,9 @@
 What ``erl`` does with ``~/.erlang.cookie`` (``auth:read_cookie/0,1`` and ``check_cookie/2``,
 checked against OTP 25 and 28 with files of every shape below):
 
-* where: ``$HOME/.erlang.cookie``; if that does not exist, ``$XDG_CONFIG_HOME/erlang/.erlang.cookie``
-  (``~/.config/erlang/...`` without ``XDG_CONFIG_HOME``). Symbolic links are followed;
+* where: ``$HOME/.erlang.cookie``; if that does not exist,
+  ``$XDG_CONFIG_HOME/erlang/.erlang.cookie`` (``~/.config/erlang/...`` without
+  ``XDG_CONFIG_HOME``). Symbolic links are followed;
 * the file must be a regular file (a FIFO or device is refused: "is of type ...");
 * on Unix its mode must give the group and others nothing (``mode band 8#077 == 0``), else
   "must be accessible by owner only";

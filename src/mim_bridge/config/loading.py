@@ -33,6 +33,8 @@ from mim_bridge.util.localfiles import (
 if TYPE_CHECKING:
     from mim_bridge.erldist import TlsOptions
 
+__all__ = ["LOCAL_OPTIONS", "Config", "LocalConfig", "load", "load_local"]
+
 log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------- the result

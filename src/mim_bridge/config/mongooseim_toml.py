@@ -25,6 +25,8 @@ from mim_bridge.util.localfiles import (
     read_bounded,
 )
 
+__all__ = ["toml_layers"]
+
 # ---------------------------------------------------------------------------------- the TOML file
 
 log = logging.getLogger(__name__)

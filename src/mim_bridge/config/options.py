@@ -20,6 +20,10 @@ from mim_bridge.report import DEFAULT_REPORT_FILENAME
 from mim_bridge.vocab.durations import parse_duration
 from mim_bridge.vocab.sizes import parse_size
 
+__all__ = ["BY_NAME", "DEFAULT_HISTORY_SIZE", "MAX_HISTORY_SIZE", "MIN_HISTORY_SIZE", "OPTIONS",
+           "SERVICE_SECTION", "TRUE_WORDS", "ConfigError", "Mode", "Option", "parse_bool",
+           "parse_listen", "parse_url"]
+
 Mode = Literal["service", "once", "dry_run", "validate", "check"]
 SERVICE_SECTION = "service_mongoose_system_metrics"
 DEFAULT_HISTORY_SIZE = 1024 ** 2

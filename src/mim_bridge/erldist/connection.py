@@ -76,7 +76,8 @@ READ_BUFFERS = 2 * READ_CHUNK
 
 @dataclass(frozen=True, slots=True)
 class TlsOptions:
-    """Client side of ``-proto_dist inet_tls``: our certificate/key and the CA that signed the node's."""
+    """Client side of ``-proto_dist inet_tls``: our certificate and key, and the CA that signed
+    the node's."""
 
     certfile: str | None = None
     keyfile: str | None = None

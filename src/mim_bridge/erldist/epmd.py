@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from mim_bridge.erldist.errors import ConnectTimeout, DecodeError, EpmdUnreachable, NodeNotFound
 
+__all__ = ["DEFAULT_PORT", "PORT2_RESP", "PORT_PLEASE2_REQ", "NodeInfo", "default_port", "lookup",
+           "parse_port2_response", "port_please2_request"]
+
 PORT_PLEASE2_REQ = 122
 PORT2_RESP = 119
 DEFAULT_PORT = 4369

@@ -31,6 +31,11 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["BadRpc", "CallError", "CallTimeout", "ConnectError", "ConnectTimeout", "ConnectionLost",
+           "ConnectionRefused", "CookieMismatch", "DecodeError", "EncodeError", "EpmdUnreachable",
+           "ErldistError", "HandshakeRefused", "LocalError", "NameInUse", "NodeNameError",
+           "NodeNotFound", "RemoteException", "RemoteProtocolError", "ReplyTooLarge", "TlsError"]
+
 
 class ErldistError(Exception):
     """Root of every error raised by :mod:`mim_bridge.erldist`."""

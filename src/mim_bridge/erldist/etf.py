@@ -42,6 +42,17 @@ from mim_bridge.erldist.terms import (
     exact_key,
 )
 
+__all__ = ["ATOM_CACHE_REF", "ATOM_EXT", "ATOM_UTF8_EXT", "BINARY_EXT", "BIT_BINARY_EXT",
+           "COMPRESSED", "COST_ATOM", "COST_BYTES", "COST_LIST", "COST_MAP", "COST_MAP_ITEM",
+           "COST_NODE_OBJ", "COST_NUMBER", "COST_STR", "COST_TUPLE", "DEFAULT_MAX_DEPTH",
+           "DEFAULT_MAX_SIZE", "EXPORT_EXT", "FLOAT_EXT", "FUN_EXT", "INTEGER_EXT", "LARGE_BIG_EXT",
+           "LARGE_TUPLE_EXT", "LIST_EXT", "LOCAL_EXT", "MAP_EXT", "NEWER_REFERENCE_EXT",
+           "NEW_FLOAT_EXT", "NEW_FUN_EXT", "NEW_PID_EXT", "NEW_PORT_EXT", "NEW_REFERENCE_EXT",
+           "NIL_EXT", "PID_EXT", "PORT_EXT", "REFERENCE_EXT", "SMALL_ATOM_EXT",
+           "SMALL_ATOM_UTF8_EXT", "SMALL_BIG_EXT", "SMALL_INTEGER_EXT", "SMALL_TUPLE_EXT",
+           "STRING_EXT", "UNLIMITED", "V4_PORT_EXT", "VERSION", "decode", "decode_at",
+           "decode_costed", "encode", "encode_into", "reply_ref"]
+
 VERSION = 131
 
 NEW_FLOAT_EXT = 70

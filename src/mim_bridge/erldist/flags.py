@@ -8,6 +8,14 @@ what makes the connection hidden: the bridge shows up only in ``nodes(hidden)``.
 
 from __future__ import annotations
 
+__all__ = ["ALIAS", "ATOM_CACHE", "BIG_CREATION", "BIG_SEQTRACE_LABELS", "BIT_BINARIES",
+           "CLIENT_FLAGS", "DIST_HDR_ATOM_CACHE", "DIST_MONITOR", "DIST_MONITOR_NAME",
+           "EXIT_PAYLOAD", "EXPORT_PTR_TAG", "EXTENDED_PIDS_PORTS", "EXTENDED_REFERENCES",
+           "FRAGMENTS", "FUN_TAGS", "HANDSHAKE_23", "HIDDEN_ATOM_CACHE", "MANDATORY_25",
+           "MANDATORY_25_DIGEST", "MAP_TAG", "NAME_ME", "NEW_FLOATS", "NEW_FUN_TAGS", "PUBLISHED",
+           "REQUIRED_FROM_PEER", "SEND_SENDER", "SMALL_ATOM_TAGS", "SPAWN", "UNICODE_IO",
+           "UNLINK_ID", "UTF8_ATOMS", "V4_NC", "describe"]
+
 PUBLISHED = 0x01
 ATOM_CACHE = 0x02
 EXTENDED_REFERENCES = 0x04

@@ -8,7 +8,8 @@ Theory of operation (``erl_dist_protocol``, "Distribution Handshake")::
     (status "alive" only) 's' true|false    ->
                                             <-    'N' flags challenge creation name
     challenge_reply 'r' our_challenge digest ->   (B checks digest = md5(cookie ++ challenge))
-                                            <-    'a' digest  (we check md5(cookie ++ our_challenge))
+                                            <-    'a' digest
+                                                  (we check md5(cookie ++ our_challenge))
 
 Version 6 (OTP 23+) is the default; version 5 (``'n'``, 32-bit flags) is used when EPMD says the
 node speaks nothing newer. A node that receives a wrong digest closes the connection without a word,
@@ -45,6 +46,8 @@ from mim_bridge.erldist.errors import (
     LocalError,
     NameInUse,
 )
+
+__all__ = ["AliveAnswer", "ClientHandshake", "Peer", "State", "digest"]
 
 
 class State(Enum):

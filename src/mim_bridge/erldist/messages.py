@@ -37,6 +37,16 @@ from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY, MemoryBudget, de
 from mim_bridge.erldist.errors import DecodeError, ReplyTooLarge
 from mim_bridge.erldist.terms import Atom, Reference
 
+__all__ = ["ALIAS_SEND", "ALIAS_SEND_TT", "BIG_FRAME", "CONTROL_MEMORY", "DEFAULT_MAX_FRAME",
+           "DEFAULT_MAX_MESSAGE", "DEFAULT_MAX_SEQUENCES", "DEMONITOR_P", "DIST_FRAG_CONT",
+           "DIST_FRAG_HEADER", "DIST_HEADER", "EXIT", "EXIT2", "EXIT2_TT", "EXIT_TT",
+           "GROUP_LEADER", "LINK", "MONITOR_P", "MONITOR_P_EXIT", "NODE_LINK", "NO_PAYLOAD",
+           "PASS_THROUGH", "PAYLOAD_EXIT", "PAYLOAD_EXIT2", "PAYLOAD_EXIT2_TT", "PAYLOAD_EXIT_TT",
+           "PAYLOAD_MONITOR_P_EXIT", "REG_SEND", "REG_SEND_TT", "SEND", "SEND_SENDER",
+           "SEND_SENDER_TT", "SEND_TT", "SPAWN_REPLY", "SPAWN_REPLY_TT", "SPAWN_REQUEST",
+           "SPAWN_REQUEST_TT", "TICK", "TICK_FRAME", "UNLINK", "UNLINK_ID", "UNLINK_ID_ACK",
+           "WITH_PAYLOAD", "BadPayload", "Channel", "Message", "Tick", "held"]
+
 PASS_THROUGH = 112
 DIST_HEADER = 68
 DIST_FRAG_HEADER = 69

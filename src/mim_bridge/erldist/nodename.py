@@ -1,4 +1,5 @@
-"""Node names: ``alive@host``, short (``mim@db1``) or long (``mim@db1.example.com``, ``mim@10.0.0.5``).
+"""Node names: ``alive@host``, short (``mim@db1``) or long (``mim@db1.example.com``,
+``mim@10.0.0.5``).
 
 Erlang refuses a connection whose name style differs from its own (a ``-name`` node rejects short
 names and vice versa), so the bridge's own name copies the style of the target's host part.
@@ -12,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 
 from mim_bridge.erldist.errors import NodeNameError
+
+__all__ = ["NodeName", "host_for_connect", "own_name", "parse"]
 
 _ALIVE = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
 _HOST = re.compile(r"^[A-Za-z0-9_\-.:\[\]]{1,255}$")

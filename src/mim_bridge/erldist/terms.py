@@ -43,6 +43,9 @@ from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+__all__ = ["Atom", "BitBinary", "Export", "FloatKey", "Fun", "ImproperList", "ListKey", "MapKey",
+           "Pid", "Port", "Reference", "as_key", "exact_key"]
+
 
 class Atom:
     """An Erlang atom. Distinct from ``str`` so that atoms and charlists never compare equal."""

@@ -15,10 +15,10 @@ comes.
 
 Bounds: at most ``max_batches`` files and ``max_bytes`` bytes; adding beyond either drops the
 oldest, with a warning. A file over :data:`MAX_FILE_BYTES` (a batch body is under 130 kB) is
-no batch: it is removed, unread, when it is listed. Whatever a file holds is checked when it is read (format, measurement id, client
-id, events of names and str/int params); anything else is removed with a warning, and the sender
-re-applies the anonymity gate and GA4's limits before anything leaves. Temporary files left by a
-killed writer are removed once they are a minute old.
+no batch: it is removed, unread, when it is listed. Whatever a file holds is checked when it
+is read (format, measurement id, client id, events of names and str/int params); anything else
+is removed with a warning, and the sender re-applies the anonymity gate and GA4's limits before
+anything leaves. Temporary files left by a killed writer are removed once they are a minute old.
 """
 
 from __future__ import annotations

@@ -3,3 +3,5 @@ collecting, gating, writing and sending them (:mod:`.reporter`), the stanza tota
 reports (:mod:`.totals`), the transparency log of what was sent (:mod:`.history`) and when the
 next report is due (:mod:`.schedule`). The run modes in :mod:`mim_bridge.app` drive it.
 """
+
+__all__: list[str] = []

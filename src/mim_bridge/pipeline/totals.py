@@ -26,7 +26,7 @@ from mim_bridge.util.atomic_file import StateFileProblem, loads_json, read_bound
 from mim_bridge.vocab import forms
 from mim_bridge.vocab.events import Event
 
-__all__ = ["NodeTotals", "StanzaState", "uptime_seconds"]
+__all__ = ["FILENAME", "NodeTotals", "StanzaState", "uptime_seconds"]
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,5 @@ __all__ = [
     "load_or_create_client_id",
     "read_report",
     "resolve_client_id",
-    "safe_version",
     "write_report",
 ]

@@ -14,8 +14,8 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["MAX_CONFIG_FILE", "STATE_DIR_NAME", "FileMissing", "FileRefused", "default_state_dir", "file_kind",
-           "read_bounded"]
+__all__ = ["MAX_CONFIG_FILE", "STATE_DIR_NAME", "FileMissing", "FileRefused", "default_state_dir",
+           "file_kind", "read_bounded"]
 
 STATE_DIR_NAME = "mim-metrics-bridge"
 # A mongooseim.toml is a few KiB; a file far larger is not a configuration file.

@@ -5,3 +5,5 @@ the machine), :mod:`.forms` (the shapes of versions, uptimes and cluster ids) an
 :mod:`.durations`. The collector, the anonymity gate, the GA4 sender and the state files import
 these; they import nothing of the bridge.
 """
+
+__all__: list[str] = []

@@ -11,6 +11,10 @@ replaced by a neutral token, never passed through. Adding a name is a deliberate
 
 from __future__ import annotations
 
+__all__ = ["ALL_NAMES", "BACKENDS", "CONFIG_TYPES", "GEN_MOD_ONLY_MODULES", "HTTP_APIS",
+           "METRICS_MODULES", "MODULE_OPTION_KEYS", "NEUTRAL_TOKEN", "OSS_MODULES", "POOL_TYPES",
+           "STANZA_TYPES", "TLS_MODES", "TLS_MODULES", "TRANSPORTS"]
+
 # Modules that implement the ``mongoose_module_metrics`` behaviour in some release 3.6.0-6.8.0.
 # These are the modules MongooseIM itself reports in ``module_with_opt`` events.
 METRICS_MODULES: frozenset[str] = frozenset(

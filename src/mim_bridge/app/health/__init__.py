@@ -8,3 +8,5 @@
 
 This package deliberately imports nothing at import time.
 """
+
+__all__: list[str] = []

@@ -22,8 +22,8 @@ from typing import Any
 
 from mim_bridge.util.localfiles import FileMissing, FileRefused, read_bounded
 
-__all__ = ["FAILURE_KINDS", "FILENAME", "FORMAT", "MAX_STATUS_FILE", "RESULTS", "StatusError", "Verdict",
-           "assess", "read_status", "stale_after"]
+__all__ = ["FAILURE_KINDS", "FILENAME", "FORMAT", "MAX_STATUS_FILE", "RESULTS", "StatusError",
+           "Verdict", "assess", "read_status", "stale_after"]
 
 FILENAME = "status.json"
 FORMAT = 1

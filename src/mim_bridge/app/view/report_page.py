@@ -112,7 +112,8 @@ def dry_run_page(out: Outgoing, style: Style) -> str:
     per_destination = sum(len(bodies) for _, bodies in out.nodes)
     events = sum(len(e) for e in nodes)
     rows: list[list[Cell | str]] = [
-        ["client id", f"{out.client_id} ({_SOURCES.get(out.client_id_source, out.client_id_source)})"],
+        ["client id",
+         f"{out.client_id} ({_SOURCES.get(out.client_id_source, out.client_id_source)})"],
         ["destinations", ", ".join(out.destinations)],
         ["endpoint", out.endpoint],
         ["requests", (f"{per_destination} per destination, {events} events from "
