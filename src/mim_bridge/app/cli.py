@@ -12,7 +12,6 @@ import dataclasses
 import datetime
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -20,8 +19,10 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from mim_bridge import __version__
-from mim_bridge.config import OPTIONS, Config, ConfigError, Mode, load
+from mim_bridge.config import OPTIONS, Config, ConfigError, Mode, Option, load
 from mim_bridge.errors import ExitCode
+from mim_bridge.vocab.durations import format_duration
+from mim_bridge.vocab.sizes import format_size
 
 # asyncio and the error table (which imports every layer) are imported where they are used, so
 # that --help, --version and the commands that only read local files (show, history) start fast.
@@ -32,16 +33,17 @@ log = logging.getLogger("mim_bridge")
 
 EXAMPLES = """\
 examples:
-  bridge --node mongooseim@mim-1.example.com --cookie-file /etc/mongooseim/cookie
-  bridge --node mim@host1 --node mim@host2 --config /etc/mongooseim/mongooseim.toml
-  BRIDGE_COOKIE=secret bridge --node mongooseim@localhost --once --dry-run
-  bridge --node mongooseim@localhost --check              # diagnose step by step
-  bridge --node mongooseim@localhost --check --no-ga      # ... without contacting Google
-  bridge --node mongooseim@localhost --http-listen 127.0.0.1:9795   # /healthz /readyz /metrics
-  mim-metrics-bridge health                               # is the running service healthy?
-  bridge --node mongooseim@localhost --once --validate    # ask GA4's validation server
-  bridge show                       # the last report as a readable page
-  bridge history --last 10          # the transparency log: what was sent, when, GA4's answers
+  mim-metrics-bridge --node mongooseim@mim-1.example.com --cookie-file /etc/mongooseim/cookie
+  mim-metrics-bridge --node mim@host1 --node mim@host2 --config /etc/mongooseim/mongooseim.toml
+  BRIDGE_COOKIE=secret mim-metrics-bridge --node mongooseim@localhost --once --dry-run
+  mim-metrics-bridge --node mongooseim@localhost --check           # diagnose step by step
+  mim-metrics-bridge --node mongooseim@localhost --check --no-ga   # ... without contacting Google
+  mim-metrics-bridge --node mongooseim@localhost --http-listen 127.0.0.1:9795
+                                                  # serve /healthz /readyz /metrics
+  mim-metrics-bridge --node mongooseim@localhost --once --validate  # ask GA4's validation server
+  mim-metrics-bridge health          # is the running service healthy? (exit status)
+  mim-metrics-bridge show            # the last report as a readable page
+  mim-metrics-bridge history --last 10   # the transparency log: what was sent, GA4's answers
 
 Every option is also an environment variable BRIDGE_<OPTION> (BRIDGE_NODE is comma-separated)
 and a key of a [bridge] table in the --config TOML file, which may be MongooseIM's own
@@ -56,11 +58,15 @@ hidden), 2 bad usage or configuration, 3 node/EPMD unreachable, 4 cookie or hand
 5 not a MongooseIM node, 6 GA4 did not take the report (--once, --validate), 7 TLS problem,
 8 report file or state directory not writable, 9 another bridge uses this state directory
 or node name, 130 a one-shot run was interrupted.
-See docs/cli.md.
+
+Every option, file, environment variable and exit status: docs/cli.md, in the source
+distribution and linked from README.md (the project description on PyPI).
 """
 
+PROG = "mim-metrics-bridge"
 LOCAL_COMMANDS = ("show", "history")  # read the bridge's own files: see mim_bridge.app.view
 DRY_RUN_FORMATS = ("jsonl", "json", "table")
+_SIZES = {"max_reply_memory", "history_size"}
 _BOOL_FLAGS = {"tls": "--tls", "allow_double_report": "--allow-double-report"}
 _METAVARS = {"node": "NAME@HOST", "initial_report": "DURATION", "periodic_report": "DURATION",
              "report": "true|false", "tls_verify": "true|false", "epmd_port": "PORT",
@@ -82,7 +88,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
-def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
+def _with_default(opt: Option) -> str:
+    """The option's help, ending with its default in the form one would write it."""
+    if opt.default is None or "default" in opt.help:
+        return opt.help
+    if isinstance(opt.default, bool):
+        shown = "true" if opt.default else "false"
+    elif opt.name in _SIZES:
+        shown = format_size(opt.default)
+    elif isinstance(opt.default, float):
+        shown = format_duration(opt.default)
+    else:
+        shown = str(opt.default)
+    return f"{opt.help} (default: {shown})"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
         description="Report a MongooseIM cluster's anonymous system metrics to Google Analytics 4, "
@@ -113,7 +134,7 @@ def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
         else:
             group.add_argument(opt.flag, dest=opt.name,
                                metavar=_METAVARS.get(opt.name, opt.name.split("_")[-1].upper()),
-                               help=opt.help)
+                               help=_with_default(opt))
     groups["files"].add_argument("--config", dest="config", metavar="FILE",
                                  help="TOML file: a [bridge] table, or MongooseIM's own "
                                  "mongooseim.toml (env BRIDGE_CONFIG)")
@@ -141,7 +162,7 @@ def build_parser(prog: str = "bridge") -> argparse.ArgumentParser:
                      help="more detail; tracebacks on errors (-vv: also library logs)")
     out.add_argument("-q", "--quiet", action="count", default=0,
                      help="warnings and errors only (-qq: errors only)")
-    out.add_argument("--version", action="version", version=f"mongooseim-metrics-bridge "
+    out.add_argument("-V", "--version", action="version", version=f"mongooseim-metrics-bridge "
                      f"{__version__}")
     return parser
 
@@ -218,19 +239,17 @@ def setup_logging(log_format: str, verbosity: int, secrets: Iterable[str] = ()) 
 
 # ------------------------------------------------------------------------------------ main
 
-def _prog() -> str:
-    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "bridge"
-    return name if name in ("bridge", "mim-metrics-bridge") else "bridge"
-
-
 async def _dispatch(config: Config) -> int:
-    # Imported here so that --help and --version stay fast.
+    # Each run mode is imported when chosen: --help, and the other modes, start without it.
     if config.mode == "check":
         from mim_bridge.app.check import run_check
         return await run_check(config)
-    from mim_bridge.app import oneshot, service
-    runners = {"service": service.run_service, "once": oneshot.run_once,
-               "dry_run": oneshot.run_dry_run, "validate": oneshot.run_validate}
+    if config.mode == "service":
+        from mim_bridge.app.service import run_service
+        return await run_service(config)
+    from mim_bridge.app import oneshot
+    runners = {"once": oneshot.run_once, "dry_run": oneshot.run_dry_run,
+               "validate": oneshot.run_validate}
     return await runners[config.mode](config)
 
 
@@ -241,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if list(argv[:1]) == ["health"]:
         from mim_bridge.app.health.command import main as health
         return health(argv[1:])
-    prog = _prog()
+    prog = PROG
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in LOCAL_COMMANDS:
         from mim_bridge.app.view.commands import run_local_command

@@ -16,8 +16,6 @@ import sys
 import threading
 from typing import TextIO
 
-from mim_bridge.app.view.report_page import Outgoing, dry_run_document, dry_run_page
-from mim_bridge.app.view.terminal import Style, wants_colour
 from mim_bridge.app.wiring import (
     build_pool,
     build_sender,
@@ -115,6 +113,10 @@ async def run_dry_run(config: Config, out: TextIO = sys.stdout) -> int:
 
 def _dry_run_view(config: Config, prepared: OutgoingReport, endpoint: str, out: TextIO) -> str:
     """``--format table`` or ``json``: the same report, per node, for people."""
+    # The pages load only when asked for: the default JSON Lines output needs none of them.
+    from mim_bridge.app.view.report_page import Outgoing, dry_run_document, dry_run_page
+    from mim_bridge.app.view.terminal import Style, wants_colour
+
     client_id = prepared.client_id.value
     outgoing = Outgoing(client_id, prepared.client_id.source, endpoint,
                         [d.measurement_id for d in config.destinations], config.report_file,

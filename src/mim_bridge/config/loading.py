@@ -318,11 +318,10 @@ def _tracking(values: Mapping[str, Any], sources: Mapping[str, str]) -> Destinat
 
 
 def _tls(values: Mapping[str, Any]) -> TlsOptions | None:
-    from mim_bridge.erldist import TlsOptions
-
     files = (values["tls_certfile"], values["tls_keyfile"], values["tls_cafile"])
     if not values["tls"] and not any(files):
         return None
+    from mim_bridge.erldist import TlsOptions  # the connection module: --help stays fast
     for p in files:
         if p is not None and not p.is_file():
             raise ConfigError(f"TLS distribution file {p} does not exist or is not a file")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ def toml_layers(path: Path) -> list[tuple[dict[str, object], Callable[[str], str
         raise ConfigError(f"configuration file {path} is not UTF-8 text (byte "
                           f"0x{data[e.start]:02x} at offset {e.start}); TOML files are UTF-8"
                           ) from None
+    import tomllib  # only when a file is named: the command line starts without it
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -7,9 +7,9 @@ names and vice versa), so the bridge's own name copies the style of the target's
 
 from __future__ import annotations
 
+import os
 import re
 import socket
-import uuid
 from dataclasses import dataclass
 
 from mim_bridge.erldist.errors import NodeNameError
@@ -50,7 +50,7 @@ def parse(name: str) -> NodeName:
 
 def own_name(target: NodeName, alive: str | None = None) -> NodeName:
     """A name for the bridge whose short/long style matches *target*."""
-    alive = alive or f"mim_bridge_{uuid.uuid4().hex[:12]}"
+    alive = alive or f"mim_bridge_{os.urandom(6).hex()}"
     if target.long:
         fqdn = socket.getfqdn()
         host = fqdn if "." in fqdn else "127.0.0.1"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -67,6 +66,12 @@ def resolve_client_id(cluster_id: object, state_file: Path) -> ClientId:
     return load_or_create_client_id(state_file)
 
 
+def _new_uuid() -> str:
+    import uuid  # only when a client id is created: uuid imports platform, ~3 ms at start
+
+    return str(uuid.uuid4())
+
+
 def load_or_create_client_id(state_file: Path) -> ClientId:
     """Read the UUID kept in ``state_file``, creating it (race-free) if it does not exist."""
     remove_stale_temps(state_file.parent, STALE_TEMP_SECONDS, f".{state_file.name}.")
@@ -78,8 +83,8 @@ def load_or_create_client_id(state_file: Path) -> ClientId:
         log.warning("the client id state file %s is a directory that is not empty; using a "
                     "temporary client id for this run (remove the directory to keep one)",
                     state_file)
-        return ClientId(str(uuid.uuid4()), "temporary")
-    new = str(uuid.uuid4())
+        return ClientId(_new_uuid(), "temporary")
+    new = _new_uuid()
     try:
         won = _create_exclusively(state_file, new)
     except OSError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["parse_size"]
+__all__ = ["format_size", "parse_size"]
 
 _SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmg]i?b?|b)?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -23,3 +23,11 @@ def parse_size(raw: object) -> int:
     if m is None:
         raise ValueError(_HELP)
     return int(float(m[1]) * _UNITS[(m[2] or "")[:1].lower()])
+
+
+def format_size(size: int) -> str:
+    """The shortest of ``512``, ``256KiB``, ``16MiB``, ``1GiB`` that says *size* exactly."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
