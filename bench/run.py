@@ -38,10 +38,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "erlang"))
-import launcher as L
 from mim_bridge.erldist import Atom, connect
+
+# erlang/launcher.py is a loose module, not an installed package: put erlang/ on the path first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "erlang"))
+import launcher as L
+
+ROOT = Path(__file__).resolve().parent.parent
 
 COOKIE = "benchcookie"
 PY = sys.executable
@@ -117,7 +120,10 @@ def section_rpc(runs: int, rt: L.Runtime, node: str, port: int) -> list[dict[str
     b = [asyncio.run(bridge_rpc(node, port, n_seq, n_par)) for _ in range(runs)]
     e = [erlang_rpc(rt, node, port, n_seq, n_par, rex=False) for _ in range(runs)]
     x = [erlang_rpc(rt, node, port, n_seq, n_par, rex=True) for _ in range(runs)]
-    med = lambda rows, i: statistics.median(r[i] for r in rows)
+
+    def med(rows: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(r[i] for r in rows)
+
     rows = [
         {"metric": "sequential RPC latency (us/call)", "bridge": med(b, 0),
          "yardstick": med(e, 0), "yardstick_name": "Erlang hidden node rpc:call",
@@ -321,7 +327,7 @@ def section_cluster(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]
             dt = time.perf_counter() - t0
             reds1 = [await _reductions(conns[n]) for n in names]
             assert len(report.nodes) == len(names)
-            return dt, statistics.mean(b - a for a, b in zip(reds0, reds1))
+            return dt, statistics.mean(b - a for a, b in zip(reds0, reds1, strict=True))
         finally:
             for c in conns.values():
                 await c.close()

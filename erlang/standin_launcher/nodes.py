@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 from .runtimes import Runtime, runtimes
 
@@ -103,7 +104,6 @@ class ErlNode:
         self.code_paths = list(code_paths)
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log_file: object | None = None
 
     @property
     def alive_name(self) -> str:
@@ -124,12 +124,17 @@ class ErlNode:
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.runtime.env, "ERL_EPMD_PORT": str(self.epmd_port)}
 
+    def _spawn(self, out: int | IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command(), env=self.env(), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
     def start(self, timeout: float = 30.0) -> ErlNode:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.command(), env=self.env(), stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         if self.log:
-            self._log_file = out
+            # The VM gets its own copy of the descriptor; ours can close once it is spawned.
+            with open(self.log, "ab") as out:
+                self.proc = self._spawn(out)
+        else:
+            self.proc = self._spawn(subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -146,9 +151,6 @@ class ErlNode:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        if self._log_file is not None:
-            self._log_file.close()  # type: ignore[attr-defined]
-            self._log_file = None
 
     def __enter__(self) -> ErlNode:
         return self.start()

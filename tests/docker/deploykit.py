@@ -2,7 +2,8 @@
 
 Small, dependency-light parsers: compose variable interpolation, Dockerfile instructions, systemd
 unit files, compose port strings, and the bridge's planned command line (the option names every
-deployment file may use). No Docker engine, no network.
+deployment file may use). No Docker engine, no network: :func:`compose_cli` only asks the local
+``docker`` command line which compose it has.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +95,22 @@ DURATION = re.compile(r"^\d+(ms|s|m|h|d)?$")
 NODE_NAME = re.compile(r"^[A-Za-z0-9_-]+@[A-Za-z0-9._$()-]+$")
 
 
+def compose_cli(docker: str | None = None) -> list[str] | None:
+    """The compose command line: ``docker compose`` (plugin) if *docker* (default: the one on
+    PATH) has it, else the legacy ``docker-compose``, else None."""
+    docker = docker or shutil.which("docker")
+    if docker:
+        try:
+            probe = subprocess.run([docker, "compose", "version"], check=False,
+                                   capture_output=True, text=True, timeout=20)
+            if probe.returncode == 0:
+                return [docker, "compose"]
+        except subprocess.TimeoutExpired:
+            pass
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
 def script_names() -> dict[str, str]:
     """[project.scripts] of pyproject.toml."""
     with (ROOT / "pyproject.toml").open("rb") as f:
@@ -139,7 +158,7 @@ def parse_bridge_args(args: list[str]) -> list[tuple[str, str | None]]:
 
 
 def check_option_value(name: str, value: str) -> None:
-    """Validate one option value the way the bridge will (durations, booleans, enums, node names)."""
+    """Validate one option value as the bridge will (durations, booleans, enums, node names)."""
     if "${" in value:  # left to the environment (systemd, compose): checked where it is defined
         return
     if name in ("--initial-report", "--periodic-report") and not DURATION.match(value):

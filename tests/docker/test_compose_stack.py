@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,10 +26,13 @@ from deploykit import (
     COMPOSE_FILE,
     DOCKER_DIR,
     DOCKERFILE,
+    compose_cli,
     ga4_posts,
     interpolate,
     parse_dockerfile,
 )
+
+import launcher
 
 pytestmark = pytest.mark.docker
 
@@ -43,16 +45,6 @@ PERIODIC = 15  # seconds between reports in the test stack
 
 def _run(argv: list[str], timeout: float, **kw: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def _compose_cli(docker: str) -> list[str] | None:
-    try:
-        if _run([docker, "compose", "version"], 20).returncode == 0:
-            return [docker, "compose"]
-    except subprocess.TimeoutExpired:
-        pass
-    legacy = shutil.which("docker-compose")
-    return [legacy] if legacy else None
 
 
 def _required_images() -> list[str]:
@@ -85,7 +77,7 @@ def engine() -> Engine:
     if info.returncode != 0:
         reason = (info.stderr.strip().splitlines() or ["no output"])[0]
         pytest.skip(f"no Docker engine reachable (`docker info`: {reason})")
-    compose = _compose_cli(docker)
+    compose = compose_cli(docker)
     if compose is None:
         pytest.skip(
             "a Docker engine is up, but neither `docker compose` nor `docker-compose` exists"
@@ -105,13 +97,6 @@ def engine() -> Engine:
     return Engine(docker, compose)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class Stack:
     """One compose project with its own name, cookie and ports."""
 
@@ -128,9 +113,9 @@ class Stack:
         }
         self.env.update(
             ERLANG_COOKIE_FILE=str(cookie),
-            MIM_1_C2S_PORT=str(_free_port()),
-            MIM_2_C2S_PORT=str(_free_port()),
-            FAKE_GA_PORT=str(_free_port()),
+            MIM_1_C2S_PORT=str(launcher.free_port()),
+            MIM_2_C2S_PORT=str(launcher.free_port()),
+            FAKE_GA_PORT=str(launcher.free_port()),
             STACK_INITIAL_REPORT="10s",
             STACK_PERIODIC_REPORT=f"{PERIODIC}s",
         )

@@ -42,6 +42,7 @@ from deploykit import (
     ROOT,
     SYSTEMD_UNIT,
     check_bridge_env,
+    compose_cli,
     env_option,
     exec_form,
     ga4_bodies,
@@ -148,7 +149,8 @@ def test_bridge_argument_checker_rejects_what_the_bridge_would() -> None:
 def test_planned_options_exist_in_the_real_cli() -> None:
     """The command line the kit was written against is the one mim_bridge.app.cli defines."""
     if REAL_CLI is None:
-        pytest.skip("mim_bridge.app.cli is not importable: checked against the planned options only")
+        pytest.skip("mim_bridge.app.cli is not importable: "
+                    "checked against the planned options only")
     assert REAL_CLI.value_options >= PLANNED_VALUE_OPTIONS
     assert REAL_CLI.flag_options >= PLANNED_FLAG_OPTIONS
     assert REAL_CLI.env >= PLANNED_ENV
@@ -455,27 +457,8 @@ def test_compose_variables_have_safe_defaults(compose_raw: dict[str, Any]) -> No
         )
 
 
-def _compose_cli() -> list[str] | None:
-    docker = shutil.which("docker")
-    if docker:
-        try:
-            probe = subprocess.run(
-                [docker, "compose", "version"],
-                check=False,
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
-            if probe.returncode == 0:
-                return [docker, "compose"]
-        except subprocess.TimeoutExpired:
-            pass
-    legacy = shutil.which("docker-compose")
-    return [legacy] if legacy else None
-
-
 def test_compose_config_resolves_with_the_compose_tool(tmp_path: Path) -> None:
-    cli = _compose_cli()
+    cli = compose_cli()
     if cli is None:
         pytest.skip(
             "neither `docker compose` nor `docker-compose` is installed (apt-get install "
@@ -923,7 +906,8 @@ def _image_env(dockerfile) -> dict[str, str]:
 @pytest.fixture
 def real_cli() -> None:
     if REAL_CLI is None:
-        pytest.skip("mim_bridge.app.cli is not written yet: options checked against the planned list")
+        pytest.skip("mim_bridge.app.cli is not written yet: "
+                    "options checked against the planned list")
 
 
 def test_compose_bridge_configuration_loads(

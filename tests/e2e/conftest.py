@@ -1,8 +1,8 @@
-"""Shared pieces of the end-to-end tests: the bridge as a subprocess, a private EPMD, fake GA4.
+"""Shared pieces of the end-to-end tests: the bridge as a subprocess, a private EPMD.
 
 Every test gets its own EPMD-scoped stand-ins (one private EPMD per test module and xdist
-worker), its own fake GA4 server, state directory and report file, and a HOME without a cookie,
-so tests run in parallel and leave nothing behind.
+worker), its own fake GA4 server (``ga``, from tests/conftest.py), state directory and report
+file, and a HOME without a cookie, so tests run in parallel and leave nothing behind.
 """
 
 from __future__ import annotations
@@ -42,12 +42,6 @@ def epmd() -> Iterator[launcher.Epmd]:
         pytest.skip("no Erlang runtime")
     with launcher.Epmd() as e:
         yield e
-
-
-@pytest.fixture
-def ga() -> Iterator[FakeGA]:
-    with FakeGA() as fake:
-        yield fake
 
 
 @dataclass

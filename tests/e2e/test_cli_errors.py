@@ -17,7 +17,7 @@ from support.fake_ga import FakeGA
 def one_line_error(stderr: str, *phrases: str) -> None:
     lines = stderr.splitlines()
     assert len(lines) == 1, stderr
-    assert lines[0].startswith("bridge: error: "), stderr
+    assert lines[0].startswith("mim-metrics-bridge: error: "), stderr
     for phrase in phrases:
         assert phrase in lines[0], stderr
 
@@ -73,7 +73,7 @@ def test_the_service_stops_at_once_on_a_wrong_cookie(bridge: Bridge,
     result = bridge.run("--node", node.name, "--report", "true", timeout=20,
                         BRIDGE_COOKIE="not-the-cookie")
     assert result.returncode == ExitCode.AUTH
-    assert result.stderr.splitlines()[-1].startswith("bridge: error: ")
+    assert result.stderr.splitlines()[-1].startswith("mim-metrics-bridge: error: ")
 
 
 def test_check_reports_the_failing_step(bridge: Bridge, node: launcher.StandIn) -> None:
@@ -142,5 +142,6 @@ def test_input_gaps_end_the_service_with_one_line_and_status_2(
     assert time.monotonic() - started < 30
     assert "Traceback" not in result.stderr
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("bridge: error: ") and all(p in last for p in phrases), result.stderr
+    assert last.startswith("mim-metrics-bridge: error: "), result.stderr
+    assert all(p in last for p in phrases), result.stderr
     assert ga.requests == []

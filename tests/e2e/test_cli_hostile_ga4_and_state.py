@@ -126,7 +126,7 @@ def test_hostile_state_files_are_warnings_and_a_fresh_start(
     assert list(spool.iterdir()) == [spool / ".lock"]  # junk and leftovers gone, report sent
 
 
-# -- 5. an unwritable spool sends without a kept copy ------------------------------------------------
+# -- 5. an unwritable spool sends without a kept copy ----------------------------------------------
 
 
 def unprivileged() -> tuple[str, ...]:
@@ -180,7 +180,7 @@ def test_planted_spool_files_never_reach_ga4(
     assert spool_files(bridge) == []
 
 
-# -- 9. honest accounting ----------------------------------------------------------------------------
+# -- 9. honest accounting --------------------------------------------------------------------------
 
 
 def test_a_rejected_report_is_not_said_to_wait_in_the_spool(
@@ -190,6 +190,6 @@ def test_a_rejected_report_is_not_said_to_wait_in_the_spool(
         result = bridge.run(*once(node))
     assert result.returncode == ExitCode.SEND_FAILED
     error = result.stderr.splitlines()[-1]
-    assert error.startswith("bridge: error: ")
+    assert error.startswith("mim-metrics-bridge: error: ")
     assert "rejected by GA4 (HTTP 400) and not resent" in error
     assert "wait in the spool" not in error and spool_files(bridge) == []

@@ -69,12 +69,12 @@ def own_name(bridge: Bridge) -> str:
 
 
 def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("bridge: error:")]
+    lines = [line for line in stderr.splitlines() if line.startswith("mim-metrics-bridge: error:")]
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     return lines[0]
 
 
-# --------------------------------------------------------------------------- atoms
+# ------------------------------------------------------------------------- atoms
 
 
 def test_a_hundred_runs_cost_the_node_at_most_one_atom(bridge: Bridge, node: launcher.StandIn,
@@ -102,7 +102,7 @@ def test_a_hundred_runs_cost_the_node_at_most_one_atom(bridge: Bridge, node: lau
     assert own_name(bridge).startswith("mim_metrics_bridge_")
 
 
-# --------------------------------------------------------------------------- one bridge per state dir
+# ------------------------------------------------------------------------- one bridge per state dir
 
 
 def test_a_second_bridge_on_the_state_dir_is_refused_and_check_runs_beside(
@@ -132,7 +132,7 @@ def test_an_unusable_state_dir_is_status_8(bridge: Bridge, node: launcher.StandI
     assert "state directory" in one_line(r.stderr)
 
 
-# --------------------------------------------------------------------------- the same name twice
+# ------------------------------------------------------------------------- the same name twice
 
 
 SQUATTER = textwrap.dedent("""
@@ -228,7 +228,7 @@ def test_a_quick_restart_after_kill_9_connects(bridge: Bridge, node: launcher.St
     assert "error" not in bridge.log(second).lower()
 
 
-# --------------------------------------------------------------------------- other bridges
+# ------------------------------------------------------------------------- other bridges
 
 
 def test_another_bridge_on_the_cluster_is_one_warning(bridge: Bridge, node: launcher.StandIn,

@@ -113,7 +113,9 @@ def test_a_hostile_node_cannot_push_the_bridge_past_its_budget(bridge: Bridge, b
     # it failed the way a node that is not readable fails: one line, a documented status
     assert code == ExitCode.UNREACHABLE, stderr
     assert "Traceback" not in stderr
-    assert len([line for line in stderr.splitlines() if line.startswith("bridge: error:")]) == 1
+    errors = [line for line in stderr.splitlines()
+              if line.startswith("mim-metrics-bridge: error:")]
+    assert len(errors) == 1
 
 
 def test_the_large_profile_fits_the_container(bridge: Bridge, epmd: launcher.Epmd) -> None:

@@ -7,10 +7,13 @@ import re
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import launcher
+import mim_bridge
 from conftest import PRIMARY, PRIVATE, Bridge, standin, wait_until
 from mim_bridge.report import read_report
+from support import erlvm
 from support.fake_ga import FakeGA
 
 FAST = ("--initial-report", "200ms", "--periodic-report", "400ms")
@@ -136,7 +139,7 @@ def test_options_from_mongooseim_toml(bridge: Bridge, epmd: launcher.Epmd, ga: F
 
 def test_reports_resume_after_the_node_restarts(bridge: Bridge, epmd: launcher.Epmd,
                                                 ga: FakeGA) -> None:
-    name = f"{launcher.unique_name('restart')}@localhost"
+    name = erlvm.node_name("restart")
     node = standin(epmd, name=name).start()
     try:
         proc = bridge.start("--node", name, *FAST, "--report", "true")
@@ -236,11 +239,14 @@ def test_check_never_loads_the_nodes_own_collector(bridge: Bridge, epmd: launche
                      check.stdout, re.MULTILINE), check.stdout
 
 
-def test_both_console_scripts_are_installed() -> None:
-    for script in ("bridge", "mim-metrics-bridge"):
-        path = shutil.which(script)
-        if path is None or (script == "bridge" and path.startswith("/usr/sbin")):
-            continue
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
+def test_the_console_script_is_installed_and_no_bridge_alias() -> None:
+    """Only ``mim-metrics-bridge``: a ``bridge`` script would shadow iproute2's /usr/sbin/bridge."""
+    path = shutil.which("mim-metrics-bridge")
+    assert path is not None
+    for flag in ("--version", "-V"):
+        result = subprocess.run([path, flag], capture_output=True, text=True, timeout=30,
                                 check=False)
-        assert result.stdout.startswith("mongooseim-metrics-bridge")
+        assert result.returncode == 0
+        assert result.stdout == f"mongooseim-metrics-bridge {mim_bridge.__version__}\n"
+    ours = Path(path).parent / "bridge"
+    assert not ours.exists(), f"{ours}: the package must not install a 'bridge' script"

@@ -14,7 +14,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +65,7 @@ class AtomCounter:
 
     def __init__(self, node: launcher.StandIn) -> None:
         self.node = node
-        self.name = f"soakprobe_{uuid.uuid4().hex[:8]}"
+        self.name = launcher.unique_name("soakprobe")
 
     def __call__(self) -> int:
         async def read() -> int:

@@ -141,9 +141,9 @@ def test_not_mongooseim_node_is_named_as_such(otp: str, epmd: launcher.Epmd) -> 
         finally:
             await conn.close()
 
-    with launcher.StandIn("not_mim", cookie=COOKIE, otp=otp, epmd_port=epmd.port) as node:
-        with pytest.raises(NotMongooseIM, match="not a MongooseIM node"):
-            asyncio.run(run(node.name))
+    with (launcher.StandIn("not_mim", cookie=COOKIE, otp=otp, epmd_port=epmd.port) as node,
+          pytest.raises(NotMongooseIM, match="not a MongooseIM node")):
+        asyncio.run(run(node.name))
 
 
 def test_three_node_cluster_reports_every_node_under_one_client_id(

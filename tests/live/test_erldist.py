@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -105,7 +104,7 @@ def test_bridge_is_a_hidden_node(server: LiveNode) -> None:
 
 
 def test_explicit_own_name(server: LiveNode) -> None:
-    alive = f"bridge_{uuid.uuid4().hex[:8]}"
+    alive = launcher.unique_name("bridge")
 
     async def body(conn: Connection) -> None:
         assert conn.node_name == f"{alive}@localhost"

@@ -35,7 +35,7 @@ def etf_ebin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vm(request: pytest.FixtureRequest, etf_ebin: Path) -> Iterator[erlvm.EtfPort]:
     runtime = launcher.runtimes()[request.param]
     with launcher.Epmd(runtime) as epmd, erlvm.EtfPort(
-            runtime, etf_ebin, sname=f"{launcher.unique_name('etf')}@localhost",
+            runtime, etf_ebin, sname=erlvm.node_name("etf"),
             epmd_port=epmd.port) as port:
         yield port
 

@@ -116,7 +116,8 @@ PROFILES: dict[str, Profile] = {
                 unloaded=("mod_mam_pm", "ejabberd_s2s_in", "ejabberd_service",
                           "mongoose_client_api_rooms")),
     "custom": _p("6.2.1", "c0570e11-5ec2-4e7a-b0a1-acme00000001", "secret-host-acme.example.net",
-                 False, loaded=("mod_acme_billing", "mod_acme_legacy_hook", "mod_zz_secret_audit_4471"),
+                 False,
+                 loaded=("mod_acme_billing", "mod_acme_legacy_hook", "mod_zz_secret_audit_4471"),
                  unloaded=("mongoose_system_metrics_collector", "mongoose_system_metrics_file",
                            "mongoose_module_metrics", "ejabberd_cowboy")),
     "large": _p("6.3.3", "1a26e000-6333-4c63-b633-5ec2e7421a26", "secret-host-1.example.net", True,
@@ -456,7 +457,8 @@ def _check_code_server(c: Checks, p: Profile | None) -> None:
         return r[label], int(m.group(1)), loaded.group(1) if loaded else ""
 
     text, reds, _ = cost("cost:loaded")
-    c.check(reds == 0 and "result => {ok," in text, f"loaded-module call touched the code server: {text}")
+    c.check(reds == 0 and "result => {ok," in text,
+            f"loaded-module call touched the code server: {text}")
     misses = ["cost:missing"] + (["cost:other_era"] if p is not None else [])
     for label in misses:
         text, reds, newly = cost(label)
@@ -470,7 +472,8 @@ def _check_code_server(c: Checks, p: Profile | None) -> None:
     text, reds, _ = cost("cost:core")
     c.check(reds == 0 and "result => {ok,gen_mod}" in text, f"core module not loaded: {text}")
     text, reds, newly = cost("cost:dormant")
-    c.check(newly == "[mongoose_cluster]" and reds > 0, f"mongoose_cluster was not loaded by its first call: {text}")
+    c.check(newly == "[mongoose_cluster]" and reds > 0,
+            f"mongoose_cluster was not loaded by its first call: {text}")
 
 
 def _check_identity(c: Checks, p: Profile) -> None:
@@ -503,11 +506,13 @@ def _check_boot_set(c: Checks, p: Profile) -> None:
     boot = _atoms(r["boot"])
     c.check(loaded == boot, f"loaded beyond/short of the boot set: +{sorted(loaded - boot)} "
                             f"-{sorted(boot - loaded)}")
-    want = set(_core(p)) | set(p.loaded) | ({"mongoose_system_metrics_collector"} if p.reported else set())
+    want = (set(_core(p)) | set(p.loaded)
+            | ({"mongoose_system_metrics_collector"} if p.reported else set()))
     c.check(want <= loaded, f"not loaded at boot: {sorted(want - loaded)}")
     dormant = set(p.unloaded) | {"mongoose_cluster", "mod_global_distrib_bounce"} \
         | ({"mongoose_system_metrics_collector"} if not p.reported else set())
-    c.check(not dormant & loaded, f"loaded at boot, but nothing uses them: {sorted(dormant & loaded)}")
+    c.check(not dormant & loaded,
+            f"loaded at boot, but nothing uses them: {sorted(dormant & loaded)}")
     c.check(dormant - {"exometer", "prometheus_counter"} <= app_modules,
             f"not in the release: {sorted(dormant - app_modules)}")
     # The mongooseim application lists the release's modules, loaded or not; never the operator's.

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import launcher
+from support import erlvm
 
 pytestmark = pytest.mark.live
 
@@ -99,7 +100,8 @@ def test_traffic_the_release_does_not_count(epmd: launcher.Epmd) -> None:
     (prometheus only) send no stanza event at all."""
     with launcher.StandIn("v6_3", cookie=COOKIE, otp=OTPS[-1], epmd_port=epmd.port) as s:
         r = s.probe([("add", "mim_standin", "add_stanzas", "[all, 5]"),
-                     ("prom", "prometheus_counter", "values", '[default, "c2s_element_in_message_count"]'),
+                     ("prom", "prometheus_counter", "values",
+                      '[default, "c2s_element_in_message_count"]'),
                      ("report", "mim_standin_baseline", "report_json", "[]", "s")])
     assert r["add"] == "ok"
     assert sum(int(n) for n in re.findall(r"\],(\d+)\}", r["prom"])) == 63 + 5
@@ -164,7 +166,8 @@ def test_embedded_code_mode_on_request(epmd: launcher.Epmd) -> None:
                           code_mode="embedded") as s:
         r = s.probe([("mode", "code", "get_mode", "[]"),
                      ("dormant", "erlang", "module_loaded", "[mod_global_distrib_bounce]"),
-                     ("miss", "mim_standin", "call_cost", "[ejabberd_config, get_global_option, [hosts]]"),
+                     ("miss", "mim_standin", "call_cost",
+                      "[ejabberd_config, get_global_option, [hosts]]"),
                      ("report", "mim_standin_baseline", "report_json", "[]", "s")])
     assert r["mode"] == "embedded" and r["dormant"] == "true"
     assert "result => {error,undef}" in r["miss"]
@@ -174,7 +177,7 @@ def test_embedded_code_mode_on_request(epmd: launcher.Epmd) -> None:
 
 
 def test_detached_cli_start_and_stop(epmd: launcher.Epmd, tmp_path: Path) -> None:
-    name = f"{launcher.unique_name('demo')}@localhost"
+    name = erlvm.node_name("demo")
     base = [sys.executable, str(ROOT / "erlang" / "launcher.py")]
     common = ["--name", name, "--cookie", COOKIE, "--epmd-port", str(epmd.port),
               "--state-dir", str(tmp_path)]
@@ -199,7 +202,8 @@ def test_detached_cli_start_and_stop(epmd: launcher.Epmd, tmp_path: Path) -> Non
     while name.split("@")[0] in launcher.epmd_names(epmd.port) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert name.split("@")[0] not in launcher.epmd_names(epmd.port)
-    assert not os.path.exists(f"/proc/{record['pid']}") or not launcher.pid_alive(int(record["pid"]))
+    assert (not os.path.exists(f"/proc/{record['pid']}")
+            or not launcher.pid_alive(int(record["pid"])))
     assert not (tmp_path / f"{name}.json").exists()
 
 

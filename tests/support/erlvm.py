@@ -22,6 +22,11 @@ import launcher
 ERL_SRC = Path(__file__).resolve().parent / "erl"
 
 
+def node_name(prefix: str, *, long: bool = False) -> str:
+    """A fresh node name: ``<prefix>_<random>@localhost`` (``-sname``), ``@127.0.0.1`` if *long*."""
+    return f"{launcher.unique_name(prefix)}@{'127.0.0.1' if long else 'localhost'}"
+
+
 def runtime_ids() -> list[str]:
     """Releases to parametrize live tests over ("25", "28")."""
     return sorted(launcher.runtimes())
@@ -181,7 +186,7 @@ def private_node(release: str, *, long: bool = False, extra: Sequence[str] = (),
     Short names are ``<unique>@localhost`` (``-sname``), long names ``<unique>@127.0.0.1``.
     """
     runtime = launcher.runtimes()[release]
-    name = f"{launcher.unique_name(prefix)}@{'127.0.0.1' if long else 'localhost'}"
+    name = node_name(prefix, long=long)
     cookie = uuid.uuid4().hex
     epmd = launcher.Epmd(runtime).start()
     try:

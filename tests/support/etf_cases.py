@@ -38,6 +38,10 @@ from mim_bridge.erldist.terms import (
 )
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "etf_vectors.json"
+# The classes a decoded term can be besides Python's own int, float, bool, str, bytes, list,
+# tuple and dict: the names the case table's Python expressions use.
+TERM_TYPES: tuple[type, ...] = (Atom, BitBinary, Export, FloatKey, Fun, ImproperList, ListKey,
+                                MapKey, Pid, Port, Reference)
 RAISES = "raises "
 
 
@@ -227,10 +231,7 @@ MATCHERS = (AnyFun, AnyRef)
 
 def namespace(node: str, creation: int) -> dict[str, Any]:
     return {
-        "Atom": Atom, "BitBinary": BitBinary, "Export": Export, "Fun": Fun,
-        "ImproperList": ImproperList, "ListKey": ListKey, "Pid": Pid, "Port": Port,
-        "FloatKey": FloatKey, "MapKey": MapKey,
-        "Reference": Reference, "AnyFun": AnyFun, "AnyRef": AnyRef,
+        **{t.__name__: t for t in TERM_TYPES}, "AnyFun": AnyFun, "AnyRef": AnyRef,
         "NODE": Atom(node), "CREATION": creation, "__builtins__": {
             "range": range, "tuple": tuple, "list": list, "ord": ord, "str": str,
         },
@@ -292,7 +293,7 @@ def same(want: Any, got: Any) -> bool:
     if type(want) is not type(got):
         return False
     if isinstance(want, (list, tuple)):
-        return len(want) == len(got) and all(same(w, g) for w, g in zip(want, got))
+        return len(want) == len(got) and all(same(w, g) for w, g in zip(want, got, strict=True))
     if isinstance(want, dict):
         gk = {canon(k): v for k, v in got.items()}
         return (len(want) == len(got)

@@ -130,7 +130,8 @@ def _improper(elements: list[Any], tail: Any) -> ImproperList:
 _improper_tails = st.one_of(atoms, ints, floats, binaries, pids)
 
 
-def _containers(inner: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _containers(inner: st.SearchStrategy[Any],
+                keys: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(
         st.lists(inner, max_size=6),
         st.lists(inner, max_size=6).map(tuple),

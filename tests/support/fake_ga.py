@@ -301,10 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = {"trickle-body": 200, "huge-body": 200, "redirect": 307}.get(fault.kind)
             self._record(parts, raw, parsed, fault.kind, status)
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):  # the client gave up, which is the point
                 self._hostile(fault)
-            except OSError:
-                pass  # the client gave up, which is the point
             return
         answer: tuple[str, int | None, bytes, dict[str, str]]
         if parts.path not in (COLLECT_PATH, DEBUG_PATH):

@@ -18,11 +18,11 @@ import functools
 import socket
 import struct
 import threading
-import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, Self
 
+import launcher
 from mim_bridge.erldist import etf
 from mim_bridge.erldist import flags as F
 from mim_bridge.erldist.handshake import digest
@@ -61,6 +61,7 @@ def frame(payload: bytes) -> bytes:
 
 
 def unversioned(value: Any) -> bytes:
+    """A term without the version byte, as it follows a distribution header."""
     out = bytearray()
     etf.encode_into(value, out, versioned=False)
     return bytes(out)
@@ -142,7 +143,7 @@ class FakeNode:
         self.status = status
         self.responder = responder or (lambda pid, ref, *_: iter([reply(pid, ref, (
             Atom("badrpc"), Atom("nope")))]))
-        self.alive = f"fake_{uuid.uuid4().hex[:10]}"
+        self.alive = launcher.unique_name("fake")
         self.name = f"{self.alive}@localhost"
         self.names: list[str] = []
         self.alive_answers: list[str] = []

@@ -47,7 +47,7 @@ class ScriptedConnection:
         if (m, f) in BATCHERS and args and isinstance(args[0], Export):
             fun = args[0]
             return [self.evaluate(fun.module.name, fun.function.name, tuple(xs))
-                    for xs in zip(*args[1:])]
+                    for xs in zip(*args[1:], strict=True)]  # unequal lists fail, as in Erlang
         if (m, f) == ("erlang", "apply") and len(args) == 2 and isinstance(args[0], Export):
             return self.evaluate(args[0].module.name, args[0].function.name, tuple(args[1]))
         if (m, f) == ("rpc", "call") and len(args) == 4:

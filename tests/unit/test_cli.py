@@ -111,7 +111,7 @@ def test_usage_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[s
         code = int(e.code or 0)
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE
-    assert err.count("\n") == 1 and err.startswith("bridge: error: ") and message in err
+    assert err.count("\n") == 1 and err.startswith("mim-metrics-bridge: error: ") and message in err
     assert "Traceback" not in err
 
 
@@ -246,7 +246,7 @@ def test_once_with_an_unwritable_report_file_exits_8_naming_the_file(
                        "--report", "true", "--report-file", str(report_file))
     assert code == ExitCode.LOCAL_FILES
     line = err.splitlines()[-1]
-    assert line.startswith("bridge: error: cannot write the report file ")
+    assert line.startswith("mim-metrics-bridge: error: cannot write the report file ")
     assert str(report_file) in line and "--report-file" in line and "please report" not in err
 
 
@@ -256,8 +256,9 @@ def test_a_report_file_that_is_a_directory_is_refused_at_startup(
     code, _, err = run(capsys, "--node", "mim@localhost", "--cookie", "c", "--once",
                        "--report", "true", "--report-file", str(tmp_path / "reports"))
     assert code == ExitCode.LOCAL_FILES
-    assert err.splitlines()[-1] == (f"bridge: error: the report file {tmp_path / 'reports'} is "
-                                    "a directory; give a file name with --report-file")
+    assert err.splitlines()[-1] == (
+        f"mim-metrics-bridge: error: the report file {tmp_path / 'reports'} is "
+        "a directory; give a file name with --report-file")
 
 
 def test_report_file_errors_are_local_file_errors() -> None:

@@ -10,8 +10,7 @@ import pytest
 from mim_bridge.config import ConfigError, load, parse_bool
 from mim_bridge.ga4 import MONGOOSEIM_CI, MONGOOSEIM_PRODUCTION
 from mim_bridge.vocab.durations import parse_duration
-
-NODE = "mongooseim@localhost"
+from support.configs import NODE, cfg
 
 
 @pytest.fixture
@@ -22,10 +21,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     (home / ".erlang.cookie").write_text("homecookie\n")
     monkeypatch.setenv("HOME", str(home))
     return {"HOME": str(home)}
-
-
-def cfg(env: dict[str, str], flags: dict[str, object] | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    return load({"node": [NODE], **(flags or {})}, env, cwd=Path("/srv"), **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -199,12 +194,12 @@ def test_cookie_sources(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_missing_default_cookie(env: dict[str, str]) -> None:
     (Path(env["HOME"]) / ".erlang.cookie").unlink()
-    with pytest.raises(ConfigError, match="no Erlang cookie.*--cookie-file"):
+    with pytest.raises(ConfigError, match=r"no Erlang cookie.*--cookie-file"):
         cfg(env)
 
 
 def test_unreadable_cookie_file(env: dict[str, str], tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read the cookie file .*does not exist"):
+    with pytest.raises(ConfigError, match=r"cannot read the cookie file .*does not exist"):
         cfg(env, {"cookie_file": str(tmp_path / "missing")})
     with pytest.raises(ConfigError, match="it is a directory"):
         cfg(env, {"cookie_file": str(tmp_path)})

@@ -1,7 +1,7 @@
 """Hostile and odd inputs: every one is a ConfigError (one line, exit 2), never a hang or a crash.
 
-Cookie files follow OTP's ``auth`` module (see :mod:`mim_bridge.config.cookie`); the table below is what
-``erl`` 25 and 28 did with each file when it was its ``~/.erlang.cookie``.
+Cookie files follow OTP's ``auth`` module (see :mod:`mim_bridge.config.cookie`); the table below
+is what ``erl`` 25 and 28 did with each file when it was its ``~/.erlang.cookie``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from mim_bridge.config.cookie import CookieFileError, parse_cookie
 from mim_bridge.config.options import parse_listen, parse_url
 from mim_bridge.util.localfiles import MAX_CONFIG_FILE
 from mim_bridge.vocab.durations import MAX_DURATION, parse_duration
-
-NODE = "mongooseim@localhost"
+from support.configs import NODE, cfg
 
 
 @pytest.fixture
@@ -32,10 +31,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     return {"HOME": str(home)}
-
-
-def cfg(env: dict[str, str], flags: dict[str, object] | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    return load({"node": [NODE], **(flags or {})}, env, cwd=Path("/srv"), **kw)  # type: ignore[arg-type]
 
 
 def cookie_file(tmp_path: Path, data: bytes, mode: int = 0o400) -> Path:
@@ -90,7 +85,7 @@ def test_a_fifo_as_cookie_file_is_refused_at_once(env: dict[str, str], tmp_path:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo, 0o600)
     started = time.monotonic()
-    with pytest.raises(ConfigError, match="FIFO .*not a regular file"):
+    with pytest.raises(ConfigError, match=r"FIFO .*not a regular file"):
         cfg(env, {"cookie_file": str(fifo)})
     assert time.monotonic() - started < 5  # it ends (no writer ever comes)
 
@@ -146,7 +141,7 @@ def test_default_cookie_like_erl_home_first_then_xdg_config(env: dict[str, str],
     assert cfg({**env, "XDG_CONFIG_HOME": str(other)}).cookie == "other"
     (other / "erlang" / ".erlang.cookie").unlink()
     (xdg / ".erlang.cookie").unlink()
-    with pytest.raises(ConfigError, match="neither .*\\.erlang\\.cookie nor .*\\.erlang\\.cookie"):
+    with pytest.raises(ConfigError, match=r"neither .*\.erlang\.cookie nor .*\.erlang\.cookie"):
         cfg({**env, "XDG_CONFIG_HOME": str(other)})
 
 
@@ -181,7 +176,7 @@ def test_a_fifo_or_huge_file_as_config_is_refused(env: dict[str, str], tmp_path:
 def test_deeply_nested_toml_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
     toml = tmp_path / "deep.toml"
     toml.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    with pytest.raises(ConfigError, match="deep.toml"):
+    with pytest.raises(ConfigError, match=r"deep\.toml"):
         cfg(env, {"cookie": "c"}, config_file=str(toml))
 
 
@@ -224,7 +219,7 @@ def _toml(value: object) -> str:
 @pytest.mark.parametrize("text", ["99999999999999999999d", "366d", "1e300", "8761h",
                                   10 ** 400, "9" * 400, 31_536_000_001])
 def test_durations_longer_than_a_year_are_refused(text: object) -> None:
-    with pytest.raises(ValueError, match="at most a year|finite"):
+    with pytest.raises(ValueError, match=r"at most a year|finite"):
         parse_duration(text)
 
 
@@ -246,7 +241,7 @@ def test_huge_periodic_report_in_mongooseim_toml_is_one_line(env: dict[str, str]
     toml = tmp_path / "mongooseim.toml"
     toml.write_text("[services.service_mongoose_system_metrics]\n"
                     "periodic_report = 9223372036854775807\n")
-    with pytest.raises(ConfigError, match="periodic_report=.*at most a year"):
+    with pytest.raises(ConfigError, match=r"periodic_report=.*at most a year"):
         cfg(env, {"cookie": "c"}, config_file=str(toml))
 
 

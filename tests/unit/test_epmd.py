@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import launcher
 from mim_bridge.erldist import (
     ConnectTimeout,
     DecodeError,
@@ -176,16 +177,14 @@ def test_lookup_timeout() -> None:
             writer.close()
 
     async def body(port: int) -> None:
-        with pytest.raises(ConnectTimeout, match="did not answer within 0.2 s"):
+        with pytest.raises(ConnectTimeout, match=r"did not answer within 0\.2 s"):
             await epmd.lookup("mim", "127.0.0.1", port, timeout=0.2)
 
     asyncio.run(with_fake_epmd(silent, body))
 
 
 def test_lookup_on_a_closed_port_is_epmd_unreachable() -> None:
-    with socket.socket() as s:  # a port that was free a moment ago and has no listener
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = launcher.free_port()  # a port that was free a moment ago and has no listener
 
     async def body() -> None:
         with pytest.raises(EpmdUnreachable, match=f"127.0.0.1:{port}"):

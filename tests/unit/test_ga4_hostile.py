@@ -31,12 +31,6 @@ ATTEMPT = 2.0  # longer than the peer's pause between bytes: a per-read timeout 
 ENDS_WITHIN = BUDGET + ABORT_GRACE + 5.0  # generous: "it ends", not "it is fast"
 
 
-@pytest.fixture
-def ga() -> Iterator[FakeGA]:
-    with FakeGA() as fake:
-        yield fake
-
-
 def sender_for(url: str, spool: Path, **kw: float) -> Ga4Sender:
     options = {"attempt_timeout": ATTEMPT, "total_retry_seconds": BUDGET, "initial_backoff": 0.05,
                "max_backoff": 0.1, **kw}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,6 @@ REPORT = [
     Event("cluster", {"uptime": "0000-00:05:01", "version": "6.2.1", "component": 0}),
     Event("http_api", {}),
 ]
-
-
-@pytest.fixture
-def ga() -> Iterator[FakeGA]:
-    with FakeGA() as fake:
-        yield fake
 
 
 def sender_for(ga: FakeGA, spool: Path, **kw: Any) -> Ga4Sender:

@@ -104,7 +104,8 @@ def test_unanswered_sends_are_counted_in_the_file(tmp_path: Path) -> None:
     assert loaded is not None and loaded.unconfirmed == 1 and loaded.events == batch(1).events
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=2000) | st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,

@@ -13,9 +13,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,15 +23,7 @@ from mim_bridge.app.health import command
 from mim_bridge.app.health.http import MAX_CLIENTS, REQUEST_TIMEOUT, HealthServer
 from mim_bridge.app.health.monitor import Monitor
 from mim_bridge.app.health.status import FILENAME, assess, read_status
-
-T = TypeVar("T")
-
-
-def aio(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    def run(*args: Any, **kwargs: Any) -> T:
-        return asyncio.run(fn(*args, **kwargs))
-    run.__name__ = fn.__name__
-    return run
+from support.aio import aio
 
 
 class Clock:

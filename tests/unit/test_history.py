@@ -61,7 +61,8 @@ def test_an_entry_says_when_where_how_much_and_what_ga4_answered() -> None:
         "format": 1, "time": "2026-05-01T12:00:04Z", "report": e["report"],
         "client_id": CID, "nodes": 2, "events": 8, "requests": 4,
         "destinations": {
-            MAIN: {"delivered": 1, "rejected": 0, "pending": 1, "dropped": 0, "http": [204, 503], "errors": []},
+            MAIN: {"delivered": 1, "rejected": 0, "pending": 1, "dropped": 0,
+                   "http": [204, 503], "errors": []},
             PRIVATE: {"delivered": 1, "rejected": 1, "pending": 0, "dropped": 0,
                       "http": [204, 400], "errors": []}},
         "resent": 1, "waiting": 1,

@@ -83,7 +83,10 @@ configs = st.builds(
 def adversarial_report(cfg: Config) -> list[Event]:
     """A collector gone wrong: private strings in every value, key and name it could use."""
     s = cfg.secrets()
-    one = lambda i: s[i % len(s)]
+
+    def one(i: int) -> str:
+        return s[i % len(s)]
+
     events: list[Event] = [
         Event("host_count", {"value": len(cfg.hosts), cfg.hosts[0]: 1}),
         Event("domain_count", {"value": cfg.domains[0]}),

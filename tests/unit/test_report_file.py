@@ -68,7 +68,7 @@ def test_failure_before_rename_keeps_the_old_report(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic_file.os, "replace", broken_replace)
-    with pytest.raises(ReportFileError, match="cannot write the report file .*No space left"):
+    with pytest.raises(ReportFileError, match=r"cannot write the report file .*No space left"):
         write_report(path, NEW)
     monkeypatch.undo()
     assert read_report(path) == OLD

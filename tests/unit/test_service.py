@@ -8,15 +8,15 @@ stanza state) is the real code.
 from __future__ import annotations
 
 import asyncio
-import functools
+import itertools
 import json
 import logging
 import os
 import signal
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -33,17 +33,7 @@ from mim_bridge.pipeline.totals import FILENAME, StanzaState
 from mim_bridge.report import gate, read_report
 from mim_bridge.vocab.durations import format_duration
 from mim_bridge.vocab.events import Event
-
-T = TypeVar("T")
-
-
-def aio(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    """Run an async test in a fresh event loop (no plugin needed)."""
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> T:
-        return asyncio.run(fn(*args, **kwargs))
-    return run
-
+from support.aio import aio
 
 CID = "5e0c6c1e-7f38-4c2f-9d0a-51a11c0ffee1"
 A, B = "mim1@localhost", "mim2@localhost"
@@ -248,7 +238,7 @@ async def test_backoff_is_capped_at_a_minute(config: Config) -> None:
     at = times(collector)
     assert at[:2] == [1005, 1605] and at[-1] == 2205  # the slots, on time
     retries = [t for t in at if 1605 < t < 2205]
-    gaps = [b - a for a, b in zip([1605, *retries], retries)]
+    gaps = [b - a for a, b in itertools.pairwise([1605, *retries])]
     assert gaps[:7] == [1, 2, 4, 8, 16, 32, 60] and set(gaps[6:]) == {60}
     assert retries[-1] + 60 >= 2205  # the last retry that still fit before the next slot
 

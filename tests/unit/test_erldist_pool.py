@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from mim_bridge.erldist import CookieMismatch, NodeNotFound
 from mim_bridge.erldist.pool import NodePool
-
-T = TypeVar("T")
-
-
-def aio(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> T:
-        return asyncio.run(fn(*args, **kwargs))
-    return run
+from support.aio import aio
 
 
 class FakeConn:
