@@ -9,6 +9,7 @@ Sections (target in brackets):
   cold      one process, cold start to first RPC result: bridge vs erl_call vs erl -hidden
             [well under erl -hidden]
   rss       resident memory of an idle connected bridge client [< 40 MiB]
+  memory    peak RSS of a whole one-shot run: large profile, zip bombs, fragment flood [< 64 MiB]
   collect   one report of the large stand-in profile: wall time and server reductions beside
             MongooseIM's own in-VM collector, round-trip waves [<= 3x time, <= 3 waves]
   eras      per era profile (interactive code mode, as releases run): server reductions and
@@ -418,6 +419,77 @@ def section_once(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
                       f"{imports:.3f}"}]
 
 
+# ------------------------------------------------------------------------------------ memory
+# Runs the bridge's command line and, at exit, writes its own peak RSS (VmHWM, KiB) to argv[1].
+PEAK_SCRIPT = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+
+def peak():
+    with open("/proc/self/status") as status, open(out, "w") as f:
+        f.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+
+atexit.register(peak)
+sys.argv[0] = "mim-metrics-bridge"
+runpy.run_module("mim_bridge", run_name="__main__")
+"""
+
+
+def peak_mib(args: list[str], env: dict[str, str]) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "peak"
+        env = {**env, "BRIDGE_STATE_DIR": f"{tmp}/state", "BRIDGE_REPORT_FILE": f"{tmp}/r.json"}
+        subprocess.run([PY, "-c", PEAK_SCRIPT, str(out), *args], env=env, timeout=180,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+        return int(out.read_text()) / 1024
+
+
+def section_memory(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
+    """Peak RSS of a whole ``--once --dry-run`` run: the large profile, and a hostile node."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support import fake_node  # the suite's hostile peer, the same attacks as its tests
+
+    env = {**os.environ, **rt.env, "BRIDGE_COOKIE": COOKIE}
+    once = ["--once", "--dry-run", "--report", "true", "--no-discover", "--call-timeout", "5s"]
+    name = L.unique_name("mem") + "@localhost"
+    with L.StandIn("large", name, COOKIE, runtime=rt, epmd_port=port):
+        large = median_of(runs, lambda: peak_mib(["--node", name, *once],
+                                                 {**env, "ERL_EPMD_PORT": str(port)}))
+    rows = [{"metric": "peak RSS of `--once --dry-run`, large profile (MiB)", "bridge": large,
+             "yardstick": 64.0, "yardstick_name": "container limit", "target": "< 64"}]
+
+    def harmless(pid: Any, ref: Any, *_: Any) -> Any:
+        yield fake_node.reply(pid, ref, (Atom("badrpc"), Atom("nope")))
+
+    def zip_bombs(pid: Any, ref: Any, *_: Any) -> Any:
+        yield fake_node.zip_bomb(pid, ref)  # 200 MB inflated, for every call
+
+    def fragment_flood() -> Any:
+        sequences = iter(range(1, 65))  # 64 sequences that never end, 4 MiB of each
+
+        def respond(pid: Any, ref: Any, *_: Any) -> Any:
+            for seq in sequences:
+                yield from fake_node.endless_fragments(pid, ref, seq, 64)
+            yield from harmless(pid, ref)
+        return respond
+
+    def attacked(make: Callable[[], Any]) -> float:
+        with fake_node.FakeNode(COOKIE, responder=make()) as node:
+            return peak_mib(["--node", node.name, *once],
+                            {**env, "ERL_EPMD_PORT": str(node.epmd_port)})
+
+    base = median_of(runs, lambda: attacked(lambda: harmless))
+    for label, make in (("zip bombs", lambda: zip_bombs), ("fragment flood", fragment_flood)):
+        peak = median_of(runs, lambda make=make: attacked(make))
+        rows.append({"metric": f"peak RSS under a hostile node: {label} (MiB)",
+                     "bridge": peak, "yardstick": 64.0,
+                     "yardstick_name": "container limit", "target": "< 64",
+                     "extra": f"same run against a harmless node {base:.1f} MiB; "
+                              "budget --max-reply-memory 16 MiB"})
+    return rows
+
+
 # ------------------------------------------------------------------------------------ main
 def machine() -> str:
     cpu = "unknown CPU"
@@ -447,7 +519,8 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--otp", default="25")
-    ap.add_argument("--sections", default="rpc,cold,rss,collect,eras,cluster,atoms,once,version")
+    ap.add_argument("--sections",
+                    default="rpc,cold,rss,memory,collect,eras,cluster,atoms,once,version")
     ap.add_argument("--write", type=Path, help="also write the table as Markdown to this file")
     ns = ap.parse_args()
     rt = L.runtimes()[ns.otp]
@@ -466,6 +539,8 @@ def main() -> int:
                 rows += section_cold(ns.runs, rt, node, epmd.port)
             if "rss" in sections:
                 rows += section_rss(ns.runs, node, epmd.port)
+            if "memory" in sections:
+                rows += section_memory(ns.runs, rt, epmd.port)
         if "collect" in sections:
             rows += section_collect(ns.runs, rt, epmd.port)
         if "eras" in sections:
