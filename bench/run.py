@@ -41,9 +41,11 @@ from typing import Any
 
 from mim_bridge.erldist import Atom, connect
 
-# erlang/launcher.py is a loose module, not an installed package: put erlang/ on the path first.
+# erlang/ and tests/ are loose trees, not installed packages: put them on the path first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "erlang"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import launcher as L
+from support.peak import run_with_peak
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -420,34 +422,14 @@ def section_once(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------ memory
-# Runs the bridge's command line and, at exit, writes its own peak RSS (VmHWM, KiB) to argv[1].
-PEAK_SCRIPT = """
-import atexit, runpy, sys
-out = sys.argv.pop(1)
-
-def peak():
-    with open("/proc/self/status") as status, open(out, "w") as f:
-        f.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
-
-atexit.register(peak)
-sys.argv[0] = "mim-metrics-bridge"
-runpy.run_module("mim_bridge", run_name="__main__")
-"""
-
-
 def peak_mib(args: list[str], env: dict[str, str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "peak"
         env = {**env, "BRIDGE_STATE_DIR": f"{tmp}/state", "BRIDGE_REPORT_FILE": f"{tmp}/r.json"}
-        subprocess.run([PY, "-c", PEAK_SCRIPT, str(out), *args], env=env, timeout=180,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
-        return int(out.read_text()) / 1024
+        return run_with_peak(args, env, timeout=180).peak / (1 << 20)
 
 
 def section_memory(runs: int, rt: L.Runtime, port: int) -> list[dict[str, Any]]:
     """Peak RSS of a whole ``--once --dry-run`` run: the large profile, and a hostile node."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from support import fake_node  # the suite's hostile peer, the same attacks as its tests
 
     env = {**os.environ, **rt.env, "BRIDGE_COOKIE": COOKIE}

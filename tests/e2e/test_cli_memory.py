@@ -5,16 +5,13 @@ with an attack; the bridge's peak RSS must stay within its memory budget above w
 costs against a harmless node, and under the 64 MiB limit of the shipped container. Before the
 budget: 8 zip bombs peaked at 1.4-1.8 GB, a list bomb at 450 MB.
 
-The peak is the bridge process's own ``VmHWM``, read by the process itself at exit: ``ru_maxrss``
-from ``wait4`` would start from the RSS of the test process that forked it.
+The peak is the bridge process's own ``VmHWM`` (``support.peak``).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +23,7 @@ from mim_bridge.erldist import Atom, Pid, Reference
 from mim_bridge.erldist.budget import DEFAULT_MAX_REPLY_MEMORY
 from mim_bridge.errors import ExitCode
 from support import fake_node
+from support.peak import run_with_peak
 
 MiB = 1 << 20
 CONTAINER_LIMIT = 64 * MiB  # docker/compose.yml and the Kubernetes example
@@ -58,35 +56,17 @@ def fragment_flood() -> fake_node.Responder:
     return respond
 
 
-# Runs the bridge's command line and, at exit, writes its peak RSS (KiB) to argv[1].
-MEASURE = """
-import atexit, runpy, sys
-out = sys.argv.pop(1)
-
-def peak():
-    with open("/proc/self/status") as status, open(out, "w") as f:
-        f.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
-
-atexit.register(peak)
-sys.argv[0] = "bridge"
-runpy.run_module("mim_bridge", run_name="__main__")
-"""
-
-
-def measured(bridge: Bridge, args: list[str], env: dict[str, str]) -> tuple[int, int, str]:
+def measured(args: list[str], env: dict[str, str]) -> tuple[int, int, str]:
     """Run the bridge to its end; its exit status, peak RSS in bytes, and stderr."""
-    out = bridge.tmp / "peak.txt"
-    result = subprocess.run([sys.executable, "-c", MEASURE, str(out), *args], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, timeout=120, check=False)
-    return result.returncode, int(out.read_text()) * 1024, result.stderr
+    run = run_with_peak(args, env)
+    return run.code, run.peak, run.stderr
 
 
 def peak_rss(bridge: Bridge, responder: fake_node.Responder) -> tuple[int, int, str]:
     """:func:`measured` against a fake node that answers with *responder*."""
     with fake_node.FakeNode("standin", responder=responder) as node:
         env = {**bridge.env, "ERL_EPMD_PORT": str(node.epmd_port)}
-        return measured(bridge, ["--node", node.name, *ARGS], env)
+        return measured(["--node", node.name, *ARGS], env)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +100,7 @@ def test_a_hostile_node_cannot_push_the_bridge_past_its_budget(bridge: Bridge, b
 
 def test_the_large_profile_fits_the_container(bridge: Bridge, epmd: launcher.Epmd) -> None:
     with standin(epmd, "large") as node:
-        code, rss, stderr = measured(bridge, ["--node", node.name, "--once", "--report", "true"],
+        code, rss, stderr = measured(["--node", node.name, "--once", "--report", "true"],
                                      bridge.env)
     assert code == 0, stderr
     assert rss < CONTAINER_LIMIT - DEFAULT_MAX_REPLY_MEMORY, (

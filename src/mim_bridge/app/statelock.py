@@ -22,12 +22,12 @@ import contextlib
 import errno
 import fcntl
 import os
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from mim_bridge.errors import AlreadyRunning, LocalFilesError
+from mim_bridge.util.filelock import lock_within
 
 __all__ = ["LOCK_FILENAME", "StateDirBusy", "StateDirError", "StateLock", "held_by_other"]
 
@@ -78,16 +78,9 @@ class StateLock:
                 f"the state directory {directory} cannot be written ({path}: "
                 f"{e.strerror or e}); make it writable by the bridge's user, or choose another "
                 "with --state-dir") from e
-        deadline = time.monotonic() + wait
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise _busy(directory, fd) from None
-                    time.sleep(_RETRY_STEP)
+            if not lock_within(fd, wait, _RETRY_STEP):
+                raise _busy(directory, fd)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException as e:

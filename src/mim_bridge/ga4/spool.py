@@ -45,6 +45,7 @@ from mim_bridge.util.atomic_file import (
     remove_stale_temps,
     write_atomically,
 )
+from mim_bridge.util.filelock import lock_within
 from mim_bridge.vocab.events import Event
 
 __all__ = [
@@ -216,14 +217,14 @@ class Spool:
             raise SpoolError(f"cannot lock the spool directory {self.directory}: {why}") from exc
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
+                acquired = lock_within(fd, 0)
             except OSError as exc:
                 raise SpoolError(
                     f"cannot lock the spool directory {self.directory}: {exc.strerror or exc}"
                 ) from exc
+            if not acquired:
+                yield False
+                return
             try:
                 yield True
             finally:

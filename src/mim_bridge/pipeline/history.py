@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
 import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from mim_bridge.ga4.payload import split_batches
 from mim_bridge.report.anonymise import anonymise
 from mim_bridge.util.atomic_file import write_atomically
+from mim_bridge.util.filelock import lock_within
 from mim_bridge.vocab.events import Event
 
 if TYPE_CHECKING:
@@ -225,15 +224,8 @@ class History:
     def _locked(self) -> Iterator[None]:
         fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise TimeoutError(f"another process holds {LOCK_NAME}") from None
-                    time.sleep(0.01)
+            if not lock_within(fd, self.lock_timeout):
+                raise TimeoutError(f"another process holds {LOCK_NAME}")
             yield
         finally:
             os.close(fd)  # releases the lock
