@@ -209,9 +209,8 @@ class Collector:
             listeners=items.listeners(r["listen"]),
             pools=API[era.config_api].pools(r.get("pools")) if era.has_pools else None,
             stanza_totals=totals, warnings=warnings)
-        cid = r["cluster_id"]
-        client_id = items.text(cid[1]) if isinstance(cid, tuple) and len(cid) == 2 \
-            and cid[0] == _A("ok") and isinstance(cid[1], (bytes, str)) else None
+        cid = ok_value(r["cluster_id"])
+        client_id = items.text(cid) if isinstance(cid, (bytes, str)) else None
         for w in warnings:
             log.warning("%s: %s", ro.node, w)
         return NodeReport(
