@@ -61,6 +61,10 @@ def test_endpoint_and_health_follow_the_node(bridge: Bridge, epmd: launcher.Epmd
         proc = bridge.start("--node", node.name, *FAST, *LISTEN, "--report", "true")
         base = endpoint(bridge)
         wait_until(lambda: len(ga.delivered(PRIMARY)) >= 2, what="two reports")
+        # GA4 has the second report a moment before the bridge has counted GA4's answer.
+        wait_until(lambda: metrics(base).get(
+            ("mim_bridge_reports_total", (("result", "sent"),)), 0) >= 2,
+            what="the bridge counting two reports sent")
         assert get(base + "/healthz")[0] == 200
         code, body = get(base + "/readyz")
         assert code == 200 and body.startswith("ready: last attempt: sent"), body
